@@ -1,0 +1,124 @@
+//! The API's one error type: a stable code, an HTTP status, a message for a person and the
+//! offending parameter. Internal causes are logged here and never sent.
+
+use crate::domain::ValidationError;
+use crate::service::ServiceError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+}
+
+/// `{"error": {...}}`
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, documented code: branch on this, not on the message.
+    pub code: String,
+    pub message: String,
+    /// The request parameter at fault, when there is one.
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), param: None }
+    }
+
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message).with_param(param)
+    }
+
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "resource_missing", format!("No such {resource}."))
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred. Retry later with the same Idempotency-Key.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, param: self.param } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::bad_request(e.code, e.param, e.message)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError::*;
+        match e {
+            Validation(v) => v.into(),
+            NotFound(resource) => ApiError::not_found(resource),
+            InvalidState { action, current } => ApiError::new(
+                StatusCode::CONFLICT,
+                "intent_unexpected_state",
+                format!("This payment intent cannot be {} while its status is {}.", past_tense(action), current.as_str()),
+            ),
+            IntentExpired => ApiError::new(StatusCode::CONFLICT, "intent_expired", "This payment intent has expired."),
+            AmountMismatch { expected, given } => ApiError::bad_request(
+                "amount_mismatch",
+                "amount",
+                format!("The amount {given} does not match the payment intent's amount {expected}; nothing was captured."),
+            ),
+            RefundExceedsCaptured { requested, available } => ApiError::bad_request(
+                "refund_exceeds_captured",
+                "amount",
+                if requested == 0 {
+                    "Nothing is left to refund on this payment intent.".to_owned()
+                } else {
+                    format!("A refund of {requested} exceeds the {available} still refundable.")
+                },
+            ),
+            TestModeOnly => ApiError::new(StatusCode::FORBIDDEN, "test_mode_only", "Test helpers need a test-mode secret key."),
+            Connector(err) => {
+                tracing::error!(error = %err, "connector error");
+                ApiError::new(StatusCode::BAD_GATEWAY, "processor_error", "The payment processor could not complete the request.")
+            }
+            ConnectorMissing(name) => {
+                tracing::error!(connector = %name, "connector not configured");
+                ApiError::internal()
+            }
+            Store(err) => {
+                tracing::error!(error = %err, "store error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+fn past_tense(action: &str) -> &str {
+    match action {
+        "cancel" => "canceled",
+        "confirm" => "confirmed",
+        "approve" => "approved",
+        "decline" => "declined",
+        "expire" => "expired",
+        "refund" => "refunded",
+        other => other,
+    }
+}

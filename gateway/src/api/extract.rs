@@ -1,0 +1,144 @@
+//! Extractors that turn every malformed request into the API's own error: JSON bodies, query
+//! strings, path ids and the authenticated merchant.
+
+use super::error::ApiError;
+use crate::domain::Scope;
+use crate::ids::IdKind;
+use crate::service::AuthenticatedKey;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body. An empty body reads as `{}` so that endpoints whose fields are all optional
+/// accept a bare POST.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| body_too_large())?;
+        if bytes.is_empty() {
+            return parse_json(b"{}").map(JsonBody);
+        }
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the request body as JSON with `Content-Type: application/json`.",
+            ));
+        }
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("The request body is not valid JSON: {inner}"))
+            }
+            serde_json::error::Category::Data => field_error(&path, &inner.to_string()),
+        }
+    })
+}
+
+/// A typed-field error: the parameter comes from the path serde reports, or from the message for
+/// missing and unknown fields (reported at the parent).
+fn field_error(path: &str, message: &str) -> ApiError {
+    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
+    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
+    let param = |p: &str| if path.is_empty() || path == "." { p.to_owned() } else if p.is_empty() { path.to_owned() } else { format!("{path}.{p}") };
+    if message.starts_with("missing field") {
+        ApiError::bad_request("parameter_missing", param(&quoted), format!("The parameter `{}` is required.", param(&quoted)))
+    } else if message.starts_with("unknown field") {
+        ApiError::bad_request("parameter_unknown", param(&quoted), format!("The parameter `{}` is not recognized.", param(&quoted)))
+    } else {
+        let param = param("");
+        let code = if param == "amount" { "amount_invalid" } else { "parameter_invalid" };
+        ApiError::bad_request(code, param.clone(), format!("The parameter `{param}` is invalid: {message}."))
+    }
+}
+
+/// A query string, strictly typed; unknown parameters are refused.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|err| field_error(&err.path().to_string(), &err.into_inner().to_string()))
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// Checks a path id's shape before any lookup.
+pub fn object_id(kind: IdKind, id: &str, param: &'static str) -> Result<(), ApiError> {
+    if kind.is_well_formed(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_id",
+            param,
+            format!("`{}` is not a valid {} id (expected `{}` followed by 24 letters or digits).", truncate(id, 64), kind.noun(), kind.prefix()),
+        ))
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// The merchant a secret key speaks for, put there by the authentication middleware.
+#[derive(Debug, Clone)]
+pub struct MerchantAuth(pub AuthenticatedKey);
+
+impl MerchantAuth {
+    pub fn scope(&self) -> &Scope {
+        &self.0.scope
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MerchantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<MerchantAuth>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_required", "Send your secret key as `Authorization: Bearer sk_...`."))
+    }
+}
+
+/// The request's Idempotency-Key, when it has one (set by the idempotency middleware).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub String);

@@ -1,0 +1,63 @@
+//! The merchant REST API: thin handlers over the services, one route module per resource.
+
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod intents;
+mod middleware;
+pub mod pagination;
+pub mod refunds;
+pub mod test_helpers;
+pub mod transactions;
+
+use crate::service::Services;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface of the gateway.
+pub fn router(services: Arc<Services>) -> Router {
+    let v1 = Router::new()
+        .route("/payment_intents", post(intents::create).get(intents::list))
+        .route("/payment_intents/{id}", get(intents::retrieve))
+        .route("/payment_intents/{id}/cancel", post(intents::cancel))
+        .route("/payment_intents/{id}/confirm", post(intents::confirm))
+        .route("/refunds", post(refunds::create).get(refunds::list))
+        .route("/refunds/{id}", get(refunds::retrieve))
+        .route("/transactions", get(transactions::list))
+        .route("/test_helpers/payment_intents/{id}/approve", post(test_helpers::approve))
+        .route("/test_helpers/payment_intents/{id}/decline", post(test_helpers::decline))
+        .route("/test_helpers/payment_intents/{id}/expire", post(test_helpers::expire))
+        .method_not_allowed_fallback(method_not_allowed)
+        // Layers run bottom-up: authenticate first, then idempotency.
+        .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::idempotency))
+        .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::authenticate));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/openapi.json", get(docs::spec))
+        .route("/docs", get(docs::page))
+        .route("/docs/assets/swagger-ui-bundle.js", get(docs::swagger_js))
+        .route("/docs/assets/swagger-ui.css", get(docs::swagger_css))
+        .route("/docs/assets/init.js", get(docs::init_js))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .with_state(services)
+}
+
+async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such endpoint. See /docs.").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This endpoint does not accept that HTTP method.").into_response()
+}

@@ -1,0 +1,80 @@
+//! `/v1/test_helpers`: move a test-mode intent as the customer's phone would. Live keys are refused.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{object_id, JsonBody, MerchantAuth};
+use crate::connector::test_card::CARD_SUCCEEDS;
+use crate::connector::PaymentMethod;
+use crate::domain::intent::PaymentIntent;
+use crate::ids::IdKind;
+use crate::service::{ServiceError, Services};
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Test card number; default 4242424242424242 (succeeds). 4000000000000002 declines,
+    /// 4000000000009995 declines for insufficient funds.
+    pub card_number: Option<String>,
+}
+
+fn test_mode(auth: &MerchantAuth, id: &str) -> Result<(), ApiError> {
+    object_id(IdKind::PaymentIntent, id, "id")?;
+    if auth.scope().livemode {
+        return Err(ServiceError::TestModeOnly.into());
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post, path = "/v1/test_helpers/payment_intents/{id}/approve", tag = "Test helpers",
+    description = "Approves as the customer would, paying with a test card through the test card connector.",
+    params(("id" = String, Path, description = "pi_...")),
+    request_body(content = Option<ApproveRequest>),
+    responses(
+        (status = 200, description = "The intent after approval: succeeded, requires_confirmation or failed", body = PaymentIntent),
+        (status = 403, description = "test_mode_only", body = ErrorBody),
+        (status = 409, description = "intent_unexpected_state or intent_expired", body = ErrorBody),
+    ),
+    security(("secret_key" = []))
+)]
+pub async fn approve(
+    State(services): State<Arc<Services>>,
+    auth: MerchantAuth,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<ApproveRequest>,
+) -> Result<Json<PaymentIntent>, ApiError> {
+    test_mode(&auth, &id)?;
+    let number: String = req.card_number.unwrap_or_else(|| CARD_SUCCEEDS.into()).chars().filter(|c| !c.is_whitespace()).collect();
+    if number.is_empty() || number.len() > 19 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request("parameter_invalid", "card_number", "card_number must be 12 to 19 digits."));
+    }
+    Ok(Json(services.approve_intent(auth.scope(), &id, PaymentMethod::TestCard { number }).await?))
+}
+
+#[utoipa::path(
+    post, path = "/v1/test_helpers/payment_intents/{id}/decline", tag = "Test helpers",
+    description = "Declines as the customer would on the approval page.",
+    params(("id" = String, Path, description = "pi_...")),
+    responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("secret_key" = []))
+)]
+pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<PaymentIntent>, ApiError> {
+    test_mode(&auth, &id)?;
+    Ok(Json(services.decline_intent(auth.scope(), &id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/v1/test_helpers/payment_intents/{id}/expire", tag = "Test helpers",
+    description = "Ends the payment (or confirmation) window now.",
+    params(("id" = String, Path, description = "pi_...")),
+    responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("secret_key" = []))
+)]
+pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<PaymentIntent>, ApiError> {
+    test_mode(&auth, &id)?;
+    Ok(Json(services.expire_intent_now(auth.scope(), &id).await?))
+}

@@ -1,0 +1,157 @@
+//! Configuration: defaults, then an optional TOML file, then environment variables; validated once.
+
+use crate::ids::random_bytes;
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/paygate.db";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Base of every URL we hand out (approval links, docs).
+    pub public_url: String,
+    pub database_url: String,
+    /// Keys API keys and client secrets are hashed under. Replicas must share it.
+    pub key_hash_secret: Secret,
+    pub sweep_interval_secs: u64,
+}
+
+/// The TOML file's shape: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    key_hash_secret: Option<String>,
+    sweep_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0} is not valid: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
+    /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
+    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::from_sources(file, env)
+    }
+
+    pub fn from_sources(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file_config = match file {
+            Some(path) => read_file(path)?,
+            None if Path::new("paygate.toml").exists() => read_file(Path::new("paygate.toml"))?,
+            None => FileConfig::default(),
+        };
+        let bind_text = env("PAYGATE_BIND").or(file_config.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("bind address `{bind_text}` is not host:port")))?;
+        let public_url = env("PAYGATE_PUBLIC_URL")
+            .or(file_config.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!("public_url `{public_url}` must start with http:// or https://")));
+        }
+        let database_url = env("DATABASE_URL").or(file_config.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let key_hash_secret = match env("PAYGATE_KEY_HASH_SECRET").or(file_config.key_hash_secret) {
+            Some(s) if s.len() >= 32 => Secret::new(s),
+            Some(_) => return Err(ConfigError::Invalid("key_hash_secret must be at least 32 characters".into())),
+            None if database_url.starts_with("sqlite:") => embedded_secret(&database_url)?,
+            None => {
+                return Err(ConfigError::Invalid(
+                    "PAYGATE_KEY_HASH_SECRET must be set when DATABASE_URL is not SQLite (every replica needs the same one)".into(),
+                ))
+            }
+        };
+        let sweep_interval_secs = env("PAYGATE_SWEEP_INTERVAL_SECS")
+            .map(|v| v.parse().map_err(|_| ConfigError::Invalid("PAYGATE_SWEEP_INTERVAL_SECS must be a whole number".into())))
+            .transpose()?
+            .or(file_config.sweep_interval_secs)
+            .unwrap_or(5)
+            .max(1);
+        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))
+}
+
+/// The embedded default keeps its hashing secret in a file beside the SQLite database, created
+/// on first run with owner-only permissions.
+fn embedded_secret(database_url: &str) -> Result<Secret, ConfigError> {
+    let db_path = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let db_path = db_path.split('?').next().unwrap_or(db_path);
+    let dir = Path::new(db_path).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let path = dir.join("key-hash-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(Secret::new(existing.trim()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ConfigError::Read(dir.into(), e))?;
+    let secret = hex::encode(random_bytes::<32>());
+    write_private(&path, &secret).map_err(|e| ConfigError::Read(path.clone(), e))?;
+    Ok(Secret::new(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paygate.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\npublic_url = \"https://pay.example.com/\"\n").unwrap();
+        let db = format!("sqlite://{}/x.db", dir.path().display());
+        let env: HashMap<&str, String> = [("DATABASE_URL", db.clone()), ("PAYGATE_BIND", "127.0.0.1:9100".into())].into();
+        let config = Config::from_sources(Some(&file), |k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.bind.port(), 9100);
+        assert_eq!(config.public_url, "https://pay.example.com");
+        assert_eq!(config.database_url, db);
+        assert!(dir.path().join("key-hash-secret").exists());
+    }
+
+    #[test]
+    fn postgres_without_a_shared_hash_secret_is_refused() {
+        let env: HashMap<&str, String> = [("DATABASE_URL", "postgres://localhost/x".to_string())].into();
+        let err = Config::from_sources(None, |k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("PAYGATE_KEY_HASH_SECRET"));
+    }
+
+    #[test]
+    fn the_hash_secret_never_shows_in_debug_output() {
+        let env: HashMap<&str, String> = [
+            ("DATABASE_URL", "postgres://localhost/x".to_string()),
+            ("PAYGATE_KEY_HASH_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".to_string()),
+        ]
+        .into();
+        let config = Config::from_sources(None, |k| env.get(k).cloned()).unwrap();
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Connectors: whatever moves the money behind an approval. One module per connector, its wire
+//! types and status mapping beside it. The core only speaks this trait.
+
+pub mod test_card;
+
+use crate::domain::money::Currency;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How the customer pays. More kinds arrive with more connectors (the wallet balance, upstream PGs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentMethod {
+    TestCard { number: String },
+}
+
+impl PaymentMethod {
+    /// The connector that serves this method.
+    pub fn connector(&self) -> &'static str {
+        match self {
+            PaymentMethod::TestCard { .. } => test_card::NAME,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    /// Our reference (the intent id); connectors use it to refuse a second authorization.
+    pub reference: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub payment_method: PaymentMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineReason {
+    CardDeclined,
+    InsufficientFunds,
+    InvalidCard,
+}
+
+impl DeclineReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeclineReason::CardDeclined => "card_declined",
+            DeclineReason::InsufficientFunds => "insufficient_funds",
+            DeclineReason::InvalidCard => "invalid_card",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            DeclineReason::CardDeclined => "The card was declined.",
+            DeclineReason::InsufficientFunds => "The card has insufficient funds.",
+            DeclineReason::InvalidCard => "The card number is not valid.",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorization {
+    Approved { connector_ref: String },
+    Declined(DeclineReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundResult {
+    Succeeded { connector_ref: String },
+    Failed { code: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("connector unavailable: {0}")]
+    Unavailable(String),
+    #[error("connector refused the request: {0}")]
+    Refused(String),
+}
+
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn authorize(&self, req: &AuthorizeRequest) -> Result<Authorization, ConnectorError>;
+    /// Idempotent per authorization: a second capture of the same authorization moves nothing.
+    async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError>;
+    /// Releases an authorization that will never be captured.
+    async fn void(&self, connector_ref: &str) -> Result<(), ConnectorError>;
+    /// Idempotent per `refund_reference`.
+    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: i64) -> Result<RefundResult, ConnectorError>;
+}
+
+/// The connectors this process can route to, by name.
+#[derive(Clone, Default)]
+pub struct Connectors(HashMap<&'static str, Arc<dyn Connector>>);
+
+impl Connectors {
+    pub fn with(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.0.insert(connector.name(), connector);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Connector>> {
+        self.0.get(name)
+    }
+}

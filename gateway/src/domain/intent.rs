@@ -1,0 +1,347 @@
+//! Payment intents: what a merchant asks to be paid, and the state machine it moves through.
+
+use super::money::{Amount, AmountError, Currency};
+use super::{text_field, ValidationError};
+use crate::clock::{rfc3339, Millis};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub const DEFAULT_EXPIRY_MINUTES: i64 = 15;
+pub const MAX_EXPIRY_MINUTES: i64 = 60;
+/// How long a merchant has to confirm a manually confirmed intent after the customer approved it.
+pub const CONFIRM_WINDOW_MINUTES: i64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresAction,
+    Processing,
+    RequiresConfirmation,
+    Succeeded,
+    PartiallyRefunded,
+    Refunded,
+    Failed,
+    Canceled,
+    Expired,
+}
+
+impl IntentStatus {
+    pub const ALL: [IntentStatus; 9] = [
+        IntentStatus::RequiresAction,
+        IntentStatus::Processing,
+        IntentStatus::RequiresConfirmation,
+        IntentStatus::Succeeded,
+        IntentStatus::PartiallyRefunded,
+        IntentStatus::Refunded,
+        IntentStatus::Failed,
+        IntentStatus::Canceled,
+        IntentStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
+            IntentStatus::RequiresConfirmation => "requires_confirmation",
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::PartiallyRefunded => "partially_refunded",
+            IntentStatus::Refunded => "refunded",
+            IntentStatus::Failed => "failed",
+            IntentStatus::Canceled => "canceled",
+            IntentStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Captured money that refunds may draw from.
+    pub fn is_refundable(self) -> bool {
+        matches!(self, IntentStatus::Succeeded | IntentStatus::PartiallyRefunded)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmMode {
+    /// Captured as soon as the customer approves.
+    Automatic,
+    /// The merchant server must call confirm with the amount within ten minutes of approval.
+    Manual,
+}
+
+impl ConfirmMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmMode::Automatic => "automatic",
+            ConfirmMode::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "automatic" => Some(ConfirmMode::Automatic),
+            "manual" => Some(ConfirmMode::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// What the customer must do next: open this URL (it is also the QR payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NextAction {
+    /// Always `open_url`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The HTTPS URL the customer's phone opens, by QR scan or deep link.
+    pub url: String,
+}
+
+/// A payment intent as the API, events and webhooks show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentIntent {
+    pub id: String,
+    /// Always `payment_intent`.
+    pub object: String,
+    pub livemode: bool,
+    pub status: IntentStatus,
+    /// Minor units of `currency` (KRW has none: 12000 is ₩12,000; USD 1200 is $12.00).
+    pub amount: i64,
+    pub currency: Currency,
+    pub amount_captured: i64,
+    /// Refunded or being refunded.
+    pub amount_refunded: i64,
+    pub merchant_order_id: String,
+    pub order_name: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub confirm_mode: ConfirmMode,
+    pub metadata: BTreeMap<String, String>,
+    /// Present while the intent waits for the customer.
+    pub next_action: Option<NextAction>,
+    /// The connector that moved (or tried to move) the money.
+    pub connector: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub cancellation_reason: Option<String>,
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Millis,
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Millis,
+    /// For manual confirmation: the intent is voided if not confirmed by then.
+    #[serde(with = "rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub confirm_deadline: Option<Millis>,
+}
+
+/// A validated request to create an intent.
+#[derive(Debug, Clone)]
+pub struct NewIntent {
+    pub amount: Amount,
+    pub currency: Currency,
+    pub merchant_order_id: String,
+    pub order_name: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub confirm_mode: ConfirmMode,
+    pub expires_in_minutes: i64,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The raw fields of a create request, before validation.
+pub struct NewIntentInput<'a> {
+    pub amount: i64,
+    pub currency: &'a str,
+    pub merchant_order_id: &'a str,
+    pub order_name: &'a str,
+    pub customer_name: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub confirm_mode: Option<ConfirmMode>,
+    pub expires_in_minutes: Option<i64>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+pub fn parse_amount(minor_units: i64) -> Result<Amount, ValidationError> {
+    Amount::parse(minor_units).map_err(|e| match e {
+        AmountError::NotPositive => ValidationError::new("amount_invalid", "amount", e.to_string()),
+        AmountError::TooLarge => ValidationError::new("amount_too_large", "amount", e.to_string()),
+    })
+}
+
+pub fn parse_currency(code: &str) -> Result<Currency, ValidationError> {
+    code.parse().map_err(|()| {
+        ValidationError::new(
+            "currency_invalid",
+            "currency",
+            format!("`{code}` is not a supported ISO 4217 currency (KRW, USD, EUR, JPY, GBP, CNY, SGD)"),
+        )
+    })
+}
+
+impl NewIntent {
+    pub fn parse(input: NewIntentInput<'_>) -> Result<Self, ValidationError> {
+        let amount = parse_amount(input.amount)?;
+        let currency = parse_currency(input.currency)?;
+        let expires_in_minutes = input.expires_in_minutes.unwrap_or(DEFAULT_EXPIRY_MINUTES);
+        if !(1..=MAX_EXPIRY_MINUTES).contains(&expires_in_minutes) {
+            return Err(ValidationError::new(
+                "expiry_invalid",
+                "expires_in_minutes",
+                format!("expires_in_minutes must be between 1 and {MAX_EXPIRY_MINUTES}"),
+            ));
+        }
+        let customer_email = input.customer_email.map(parse_email).transpose()?;
+        Ok(Self {
+            amount,
+            currency,
+            merchant_order_id: text_field(input.merchant_order_id, "merchant_order_id", 64)?,
+            order_name: text_field(input.order_name, "order_name", 200)?,
+            customer_name: text_field(input.customer_name, "customer_name", 100)?,
+            customer_email,
+            confirm_mode: input.confirm_mode.unwrap_or(ConfirmMode::Automatic),
+            expires_in_minutes,
+            metadata: parse_metadata(input.metadata.unwrap_or_default())?,
+        })
+    }
+}
+
+fn parse_email(raw: &str) -> Result<String, ValidationError> {
+    let email = raw.trim();
+    let invalid = || ValidationError::new("email_invalid", "customer_email", "customer_email is not a valid email address");
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if plausible { Ok(email.to_owned()) } else { Err(invalid()) }
+}
+
+fn parse_metadata(metadata: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ValidationError> {
+    if metadata.len() > 50 {
+        return Err(ValidationError::new("metadata_invalid", "metadata", "metadata holds at most 50 keys"));
+    }
+    for (key, value) in &metadata {
+        if key.is_empty() || key.chars().count() > 40 {
+            return Err(ValidationError::new("metadata_invalid", "metadata", "metadata keys must be 1 to 40 characters"));
+        }
+        if value.chars().count() > 500 {
+            return Err(ValidationError::new("metadata_invalid", "metadata", "metadata values must be at most 500 characters"));
+        }
+    }
+    Ok(metadata)
+}
+
+/// One move of the state machine. Each is applied as a compare-and-set from
+/// [`IntentTransition::allowed_from`] and appends exactly one event.
+///
+/// `requires_action -> processing -> succeeded | failed`, with manual confirmation
+/// `processing -> requires_confirmation -> processing -> succeeded`; `requires_action` and
+/// `requires_confirmation` may end `canceled` or `expired`; refunds then move a succeeded intent
+/// to `partially_refunded` and `refunded`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentTransition {
+    /// The customer approved; the connector is being asked.
+    StartProcessing { connector: String },
+    /// Manual mode: authorized, waiting for the merchant's confirm.
+    RequireConfirmation { connector_ref: String, confirm_deadline: Millis },
+    /// Manual mode: the merchant confirmed; the capture is in flight.
+    StartCapture,
+    /// Money captured: writes the `payment` transaction and its ledger postings.
+    Capture { connector_ref: String },
+    /// The connector refused while processing.
+    Fail { code: String, message: String },
+    /// The customer declined on the approval page.
+    Decline,
+    /// Writes a `cancel` transaction.
+    Cancel { reason: Option<String> },
+    Expire,
+}
+
+impl IntentTransition {
+    pub fn allowed_from(&self) -> &'static [IntentStatus] {
+        use IntentStatus::*;
+        match self {
+            IntentTransition::StartProcessing { .. } => &[RequiresAction],
+            IntentTransition::RequireConfirmation { .. } => &[Processing],
+            IntentTransition::StartCapture => &[RequiresConfirmation],
+            IntentTransition::Capture { .. } => &[Processing],
+            IntentTransition::Fail { .. } => &[Processing],
+            IntentTransition::Decline => &[RequiresAction],
+            IntentTransition::Cancel { .. } => &[RequiresAction, RequiresConfirmation],
+            IntentTransition::Expire => &[RequiresAction, RequiresConfirmation],
+        }
+    }
+
+    pub fn target(&self) -> IntentStatus {
+        match self {
+            IntentTransition::StartProcessing { .. } => IntentStatus::Processing,
+            IntentTransition::RequireConfirmation { .. } => IntentStatus::RequiresConfirmation,
+            IntentTransition::StartCapture => IntentStatus::Processing,
+            IntentTransition::Capture { .. } => IntentStatus::Succeeded,
+            IntentTransition::Fail { .. } | IntentTransition::Decline => IntentStatus::Failed,
+            IntentTransition::Cancel { .. } => IntentStatus::Canceled,
+            IntentTransition::Expire => IntentStatus::Expired,
+        }
+    }
+}
+
+/// The event type announcing that an intent reached `status`.
+pub fn event_type_for(status: IntentStatus) -> String {
+    format!("payment_intent.{}", status.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> NewIntentInput<'static> {
+        NewIntentInput {
+            amount: 12_000,
+            currency: "KRW",
+            merchant_order_id: "order-1",
+            order_name: "Coffee beans",
+            customer_name: "Kim Minji",
+            customer_email: Some("minji@example.com"),
+            confirm_mode: None,
+            expires_in_minutes: None,
+            metadata: None,
+        }
+    }
+
+    #[test]
+    fn a_valid_request_gets_the_documented_defaults() {
+        let intent = NewIntent::parse(input()).unwrap();
+        assert_eq!(intent.expires_in_minutes, 15);
+        assert_eq!(intent.confirm_mode, ConfirmMode::Automatic);
+    }
+
+    #[test]
+    fn each_bad_field_is_refused_with_its_own_code_and_param() {
+        let cases: Vec<(NewIntentInput<'static>, &str, &str)> = vec![
+            (NewIntentInput { amount: 0, ..input() }, "amount_invalid", "amount"),
+            (NewIntentInput { currency: "ABC", ..input() }, "currency_invalid", "currency"),
+            (NewIntentInput { expires_in_minutes: Some(61), ..input() }, "expiry_invalid", "expires_in_minutes"),
+            (NewIntentInput { expires_in_minutes: Some(0), ..input() }, "expiry_invalid", "expires_in_minutes"),
+            (NewIntentInput { customer_name: "  ", ..input() }, "parameter_missing", "customer_name"),
+            (NewIntentInput { customer_email: Some("nope"), ..input() }, "email_invalid", "customer_email"),
+        ];
+        for (case, code, param) in cases {
+            let err = NewIntent::parse(case).unwrap_err();
+            assert_eq!((err.code, err.param), (code, param));
+        }
+    }
+
+    #[test]
+    fn every_status_round_trips_through_its_name() {
+        for status in IntentStatus::ALL {
+            assert_eq!(IntentStatus::parse(status.as_str()), Some(status));
+        }
+    }
+}

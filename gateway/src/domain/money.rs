@@ -1,0 +1,117 @@
+//! Money: integer minor units and an ISO 4217 currency whose exponent decides the formatting.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+/// Upper bound for any single amount, in minor units. Far below `i64::MAX`, so sums of
+/// captures and refunds of one intent can never overflow.
+pub const MAX_AMOUNT: i64 = 999_999_999_999;
+
+/// The currencies this gateway settles. Exhaustive on purpose: an unknown code is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Currency {
+    KRW,
+    USD,
+    EUR,
+    JPY,
+    GBP,
+    CNY,
+    SGD,
+}
+
+impl Currency {
+    /// Digits after the decimal point (ISO 4217 exponent).
+    pub fn exponent(self) -> u32 {
+        match self {
+            Currency::KRW | Currency::JPY => 0,
+            Currency::USD | Currency::EUR | Currency::GBP | Currency::CNY | Currency::SGD => 2,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::KRW => "KRW",
+            Currency::USD => "USD",
+            Currency::EUR => "EUR",
+            Currency::JPY => "JPY",
+            Currency::GBP => "GBP",
+            Currency::CNY => "CNY",
+            Currency::SGD => "SGD",
+        }
+    }
+}
+
+impl FromStr for Currency {
+    type Err = ();
+
+    /// Accepts the code in either case (`krw`, `KRW`).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.to_ascii_uppercase().as_str() {
+            "KRW" => Ok(Currency::KRW),
+            "USD" => Ok(Currency::USD),
+            "EUR" => Ok(Currency::EUR),
+            "JPY" => Ok(Currency::JPY),
+            "GBP" => Ok(Currency::GBP),
+            "CNY" => Ok(Currency::CNY),
+            "SGD" => Ok(Currency::SGD),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A positive amount in minor units, at most [`MAX_AMOUNT`]. Cannot be built otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("amount must be a positive integer in the currency's minor unit")]
+    NotPositive,
+    #[error("amount must be at most {MAX_AMOUNT} minor units")]
+    TooLarge,
+}
+
+impl Amount {
+    pub fn parse(minor_units: i64) -> Result<Self, AmountError> {
+        if minor_units <= 0 {
+            Err(AmountError::NotPositive)
+        } else if minor_units > MAX_AMOUNT {
+            Err(AmountError::TooLarge)
+        } else {
+            Ok(Self(minor_units))
+        }
+    }
+
+    pub fn minor_units(self) -> i64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_must_be_positive_and_bounded() {
+        assert_eq!(Amount::parse(0), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse(-5), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse(MAX_AMOUNT + 1), Err(AmountError::TooLarge));
+        assert_eq!(Amount::parse(12_000).map(Amount::minor_units), Ok(12_000));
+    }
+
+    #[test]
+    fn currency_codes_parse_in_either_case_and_know_their_exponent() {
+        assert_eq!("krw".parse::<Currency>(), Ok(Currency::KRW));
+        assert_eq!(Currency::KRW.exponent(), 0);
+        assert_eq!(Currency::USD.exponent(), 2);
+        assert!("XXX".parse::<Currency>().is_err());
+    }
+}

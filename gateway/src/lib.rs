@@ -1,0 +1,11 @@
+//! Payment core: domain, store, connectors, services and the merchant REST API.
+
+pub mod clock;
+pub mod domain;
+pub mod ids;
+pub mod secret;
+pub mod store;
+pub mod connector;
+pub mod service;
+pub mod config;
+pub mod api;

@@ -1,0 +1,104 @@
+//! Services: the domain rules between the HTTP handlers and the store. No HTTP types here.
+
+mod intents;
+mod merchants;
+pub mod refunds;
+mod transactions;
+mod sweep;
+
+pub use intents::CreatedIntent;
+pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
+pub use sweep::SweepReport;
+
+use crate::clock::Clock;
+use crate::connector::{ConnectorError, Connectors};
+use crate::domain::intent::IntentStatus;
+use crate::domain::keys::KeyHasher;
+use crate::domain::ValidationError;
+use crate::store::{Cursor, Page, Store, StoreError};
+use std::sync::Arc;
+
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub connectors: Connectors,
+    pub hasher: KeyHasher,
+    /// Base of the customer-facing URLs (`{public_url}/p/{code}`).
+    pub public_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid input: {}", .0.message)]
+    Validation(ValidationError),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("cannot {action} a payment intent in status {current:?}")]
+    InvalidState { action: &'static str, current: IntentStatus },
+    #[error("the payment intent has expired")]
+    IntentExpired,
+    #[error("amount {given} does not match the intent's amount {expected}")]
+    AmountMismatch { expected: i64, given: i64 },
+    #[error("refund of {requested} exceeds the {available} still refundable")]
+    RefundExceedsCaptured { requested: i64, available: i64 },
+    #[error("this operation is only available with test-mode keys")]
+    TestModeOnly,
+    #[error("connector: {0}")]
+    Connector(#[from] ConnectorError),
+    #[error("connector {0} is not configured")]
+    ConnectorMissing(String),
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e)
+    }
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::Validation(e)
+    }
+}
+
+/// Maps the store's `NotFound` to the named resource.
+pub(crate) fn missing(resource: &'static str) -> impl Fn(StoreError) -> ServiceError {
+    move |e| match e {
+        StoreError::NotFound => ServiceError::NotFound(resource),
+        other => ServiceError::Store(other),
+    }
+}
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    pub next: Option<Cursor>,
+}
+
+/// Runs a keyset query one row past the limit to learn whether another page exists.
+pub(crate) async fn paginate<T, F, Fut>(page: Page, key: impl Fn(&T) -> Cursor, fetch: F) -> Result<List<T>, ServiceError>
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, StoreError>>,
+{
+    let limit = page.limit as usize;
+    let mut data = fetch(Page { limit: page.limit + 1, after: page.after }).await?;
+    let next = if data.len() > limit {
+        data.truncate(limit);
+        data.last().map(&key)
+    } else {
+        None
+    };
+    Ok(List { data, next })
+}
+
+impl Services {
+    /// Services with the connectors this build ships (the test card processor).
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
+        let connectors = Connectors::default().with(Arc::new(crate::connector::test_card::TestCardProcessor::new()));
+        Self { store, clock, connectors, hasher, public_url }
+    }
+}

@@ -1,0 +1,225 @@
+//! Storage: one trait of payment-sized operations (no transaction handles leak out) and two
+//! engines, SQLite (embedded default) and PostgreSQL (production). Both run the same SQL text from
+//! [`sql`], so behaviour cannot drift; the conformance suite in `tests/api` runs on both.
+
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::clock::Millis;
+use crate::domain::event::Event;
+use crate::domain::intent::{ConfirmMode, IntentStatus, IntentTransition, PaymentIntent};
+use crate::domain::keys::{ApiKeyRecord, KeyHash};
+use crate::domain::merchant::Merchant;
+use crate::domain::money::{Amount, Currency};
+use crate::domain::refund::{Refund, RefundOutcome};
+use crate::domain::transaction::{Transaction, TransactionType};
+use crate::domain::Scope;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row is not valid: {0}")]
+    Corrupt(String),
+    #[error("unsupported DATABASE_URL: {0}")]
+    UnsupportedUrl(String),
+}
+
+/// Everything a new intent row holds.
+#[derive(Debug, Clone)]
+pub struct NewIntentRecord {
+    pub id: String,
+    pub scope: Scope,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub merchant_order_id: String,
+    pub order_name: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub confirm_mode: ConfirmMode,
+    pub metadata: BTreeMap<String, String>,
+    pub client_secret_hash: String,
+    pub approval_code: String,
+    pub approval_url: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The outcome of a compare-and-set on an intent's status.
+#[derive(Debug, Clone)]
+pub enum TransitionOutcome {
+    Applied(PaymentIntent),
+    /// The intent was not in one of the allowed states; this is its current state.
+    Refused(PaymentIntent),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefundRecord {
+    pub id: String,
+    pub payment_intent_id: String,
+    pub amount: Amount,
+    pub reason: Option<String>,
+    /// The request's Idempotency-Key: a retry after a crash finds this refund instead of making another.
+    pub idempotency_key: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub enum RefundReservation {
+    /// The amount is reserved on the intent and a pending refund exists.
+    Reserved { refund: Refund, connector: String, connector_ref: String },
+    /// A refund with this idempotency key already exists.
+    Existing { refund: Refund, connector: String, connector_ref: String },
+    IntentMissing,
+    NotRefundable(IntentStatus),
+    ExceedsCaptured { available: i64 },
+}
+
+/// Keyset position: the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: Millis,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IntentFilter {
+    pub status: Option<IntentStatus>,
+    pub customer_name: Option<String>,
+    pub created_gte: Option<Millis>,
+    pub created_lt: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TransactionFilter {
+    pub kind: Option<TransactionType>,
+    pub customer_name: Option<String>,
+    pub created_gte: Option<Millis>,
+    pub created_lt: Option<Millis>,
+    pub payment_intent: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RefundFilter {
+    pub payment_intent: Option<String>,
+}
+
+/// Which request an Idempotency-Key belongs to.
+#[derive(Debug, Clone)]
+pub struct IdempotencyScope {
+    pub merchant_id: String,
+    pub livemode: bool,
+    pub method: String,
+    pub path: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// This request owns the key until its lease ends.
+    Started,
+    InFlight,
+    /// The key was used with a different body.
+    Mismatch,
+    Completed { status: u16, body: String },
+}
+
+/// A broken ledger invariant, as the ledger check reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerViolation {
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn engine(&self) -> &'static str;
+
+    // merchants and keys
+    async fn create_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
+    async fn get_merchant(&self, id: &str) -> Result<Merchant, StoreError>;
+    async fn list_merchants(&self) -> Result<Vec<Merchant>, StoreError>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn get_api_key(&self, id: &str) -> Result<ApiKeyRecord, StoreError>;
+    async fn list_api_keys(&self, merchant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Sets an expiry on a key only if it has none yet or the new one is earlier.
+    async fn expire_api_key(&self, id: &str, at: Millis) -> Result<ApiKeyRecord, StoreError>;
+    async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<ApiKeyRecord, StoreError>;
+
+    // payment intents
+    /// Inserts the intent and its `payment_intent.created` event in one transaction.
+    async fn create_intent(&self, new: &NewIntentRecord) -> Result<PaymentIntent, StoreError>;
+    async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, StoreError>;
+    async fn list_intents(&self, scope: &Scope, filter: &IntentFilter, page: &Page) -> Result<Vec<PaymentIntent>, StoreError>;
+    /// The connector reference of an authorized or captured intent.
+    async fn intent_connector_ref(&self, scope: &Scope, id: &str) -> Result<Option<String>, StoreError>;
+    /// Compare-and-set from `transition.allowed_from()` to `transition.target()`, appending one
+    /// event; a capture also writes the payment transaction and its ledger postings, a cancel its
+    /// cancel transaction, all in the same database transaction. `not_expired_at`, when given,
+    /// also requires the deadline of the current state (`expires_at`, or `confirm_deadline` while
+    /// awaiting confirmation) to lie after it.
+    async fn transition_intent(
+        &self,
+        scope: &Scope,
+        id: &str,
+        transition: &IntentTransition,
+        now: Millis,
+        not_expired_at: Option<Millis>,
+    ) -> Result<TransitionOutcome, StoreError>;
+    /// Intents whose payment window or confirmation window has passed.
+    async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
+
+    // refunds
+    async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError>;
+    /// Settles a pending refund; a refund already settled is returned unchanged.
+    async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError>;
+    async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, StoreError>;
+    /// Refunds left pending (a crash or an unreachable connector) since before `created_before`.
+    async fn pending_refunds(&self, created_before: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError>;
+    async fn list_refunds(&self, scope: &Scope, filter: &RefundFilter, page: &Page) -> Result<Vec<Refund>, StoreError>;
+
+    // transactions and events
+    async fn list_transactions(&self, scope: &Scope, filter: &TransactionFilter, page: &Page) -> Result<Vec<Transaction>, StoreError>;
+    async fn events_for_object(&self, scope: &Scope, object_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    // idempotency
+    async fn idempotency_begin(&self, key: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError>;
+    async fn idempotency_complete(&self, key: &IdempotencyScope, status: u16, body: &str) -> Result<(), StoreError>;
+    /// Forgets an in-flight key (after a server error) so that a retry can run.
+    async fn idempotency_release(&self, key: &IdempotencyScope) -> Result<(), StoreError>;
+    async fn idempotency_purge(&self, created_before: Millis) -> Result<u64, StoreError>;
+
+    /// Every ledger invariant, checked over the whole database; empty means healthy.
+    async fn ledger_check(&self) -> Result<Vec<LedgerViolation>, StoreError>;
+}
+
+/// Opens the store named by `database_url`'s scheme and runs its migrations.
+pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(database_url, None).await?))
+    } else {
+        let scheme = database_url.split(':').next().unwrap_or_default();
+        Err(StoreError::UnsupportedUrl(format!("scheme `{scheme}` (use sqlite: or postgres://)")))
+    }
+}

@@ -1,0 +1,902 @@
+//! The one SQL implementation of [`Store`](super::Store), stamped out for each engine.
+//! Both engines accept `$n` placeholders, and the schemas only differ in column type names, so
+//! the statements are shared text. Each engine supplies `read_pool`, `write_pool` and
+//! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
+
+/// Lower-cased `%text%` with LIKE wildcards escaped (escape character `\`).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+pub(crate) const MERCHANT_PAYABLE: &str = "merchant_payable";
+pub(crate) const PROCESSOR_RECEIVABLE: &str = "processor_receivable";
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty, $engine:literal) => {
+        use $crate::clock::Millis;
+        use $crate::domain::event::Event;
+        use $crate::domain::intent::{event_type_for, IntentTransition, PaymentIntent};
+        use $crate::domain::keys::{ApiKeyRecord, KeyHash};
+        use $crate::domain::merchant::Merchant;
+        use $crate::domain::refund::{Refund, RefundOutcome};
+        use $crate::domain::transaction::Transaction;
+        use $crate::domain::Scope;
+        use $crate::ids::IdKind;
+        use $crate::store::rows::*;
+        use $crate::store::sql::{contains_pattern, MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE};
+        use $crate::store::{
+            Cursor, IdempotencyBegin, IdempotencyScope, IntentFilter, LedgerViolation, NewIntentRecord,
+            NewRefundRecord, Page, RefundFilter, RefundReservation, Store, TransactionFilter,
+            TransitionOutcome,
+        };
+
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        fn is_unique_violation(e: &sqlx::Error) -> bool {
+            matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+        }
+
+        fn cursor_parts(page: &Page) -> (Option<i64>, Option<String>) {
+            match &page.after {
+                Some(Cursor { created_at, id }) => (Some(*created_at), Some(id.clone())),
+                None => (None, None),
+            }
+        }
+
+        impl $store {
+            /// Appends one event with the merchant's next sequence number.
+            async fn append_event(
+                tx: &mut Tx,
+                scope: &Scope,
+                kind: &str,
+                object_id: &str,
+                payload: &serde_json::Value,
+                now: Millis,
+            ) -> Result<(), StoreError> {
+                let seq: i64 = sqlx::query_scalar(
+                    "UPDATE merchants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+                )
+                .bind(&scope.merchant_id)
+                .fetch_one(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO events (id, merchant_id, livemode, seq, type, object_id, payload, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(IdKind::Event.generate())
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .bind(seq)
+                .bind(kind)
+                .bind(object_id)
+                .bind(payload.to_string())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn append_intent_event(tx: &mut Tx, scope: &Scope, intent: &PaymentIntent, now: Millis) -> Result<(), StoreError> {
+                let payload = serde_json::to_value(intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Self::append_event(tx, scope, &event_type_for(intent.status), &intent.id, &payload, now).await
+            }
+
+            async fn append_refund_event(tx: &mut Tx, scope: &Scope, refund: &Refund, now: Millis) -> Result<(), StoreError> {
+                let payload = serde_json::to_value(refund).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let kind = format!("refund.{}", if refund.status == $crate::domain::refund::RefundStatus::Pending { "created" } else { refund.status.as_str() });
+                Self::append_event(tx, scope, &kind, &refund.id, &payload, now).await
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            async fn insert_transaction(
+                tx: &mut Tx,
+                scope: &Scope,
+                kind: &str,
+                status: &str,
+                intent: &PaymentIntent,
+                refund_id: Option<&str>,
+                amount: i64,
+                now: Millis,
+            ) -> Result<String, StoreError> {
+                let id = IdKind::Transaction.generate();
+                sqlx::query(
+                    "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, refund_id, \
+                     amount, currency, customer_name, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                )
+                .bind(&id)
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .bind(kind)
+                .bind(status)
+                .bind(&intent.id)
+                .bind(refund_id)
+                .bind(amount)
+                .bind(intent.currency.code())
+                .bind(&intent.customer_name)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(id)
+            }
+
+            /// Double entry: `amount` moves from `credit` to `debit`; the two postings sum to zero.
+            async fn post(
+                tx: &mut Tx,
+                scope: &Scope,
+                transaction_id: &str,
+                currency: &str,
+                debit: &str,
+                credit: &str,
+                amount: i64,
+                now: Millis,
+            ) -> Result<(), StoreError> {
+                for (account, signed) in [(debit, amount), (credit, -amount)] {
+                    sqlx::query(
+                        "INSERT INTO ledger_postings (id, transaction_id, merchant_id, livemode, account, currency, amount, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(IdKind::Posting.generate())
+                    .bind(transaction_id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(account)
+                    .bind(currency)
+                    .bind(signed)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn intent_in(tx: &mut Tx, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>, StoreError> {
+                let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
+                sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(PaymentIntent::try_from)
+                    .transpose()
+            }
+
+            async fn refund_by_key(tx: &mut Tx, scope: &Scope, key: &str) -> Result<Option<(Refund, String, String)>, StoreError> {
+                let sql = format!(
+                    "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3"
+                );
+                let Some(refund) = sqlx::query_as::<_, RefundRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(key)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let refund = Refund::try_from(refund)?;
+                let (connector, connector_ref): (Option<String>, Option<String>) =
+                    sqlx::query_as("SELECT connector, connector_ref FROM payment_intents WHERE id = $1")
+                        .bind(&refund.payment_intent)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                Ok(Some((refund, connector.unwrap_or_default(), connector_ref.unwrap_or_default())))
+            }
+
+            async fn try_reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError> {
+                let mut tx = self.begin_write().await?;
+                if let Some(key) = &new.idempotency_key {
+                    if let Some((refund, connector, connector_ref)) = Self::refund_by_key(&mut tx, scope, key).await? {
+                        return Ok(RefundReservation::Existing { refund, connector, connector_ref });
+                    }
+                }
+                let amount = new.amount.minor_units();
+                let sql = format!(
+                    "UPDATE payment_intents SET amount_refunded = amount_refunded + $1, updated_at = $2 \
+                     WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
+                       AND status IN ('succeeded', 'partially_refunded') \
+                       AND amount_captured - amount_refunded >= $1 \
+                     RETURNING {INTENT_COLUMNS}"
+                );
+                let reserved = sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(amount)
+                    .bind(new.created_at)
+                    .bind(&new.payment_intent_id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let intent = match reserved {
+                    Some(row) => PaymentIntent::try_from(row)?,
+                    None => {
+                        return Ok(match Self::intent_in(&mut tx, scope, &new.payment_intent_id).await? {
+                            None => RefundReservation::IntentMissing,
+                            Some(i) if !i.status.is_refundable() => RefundReservation::NotRefundable(i.status),
+                            Some(i) => RefundReservation::ExceedsCaptured { available: i.amount_captured - i.amount_refunded },
+                        });
+                    }
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO refunds (id, merchant_id, livemode, payment_intent_id, amount, currency, status, reason, \
+                     idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)",
+                )
+                .bind(&new.id)
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .bind(&intent.id)
+                .bind(amount)
+                .bind(intent.currency.code())
+                .bind(&new.reason)
+                .bind(&new.idempotency_key)
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await?;
+                debug_assert_eq!(inserted.rows_affected(), 1);
+                Self::insert_transaction(&mut tx, scope, "refund", "pending", &intent, Some(&new.id), amount, new.created_at).await?;
+                let refund = Refund {
+                    id: new.id.clone(),
+                    object: "refund".into(),
+                    livemode: scope.livemode,
+                    payment_intent: intent.id.clone(),
+                    amount,
+                    currency: intent.currency,
+                    status: $crate::domain::refund::RefundStatus::Pending,
+                    reason: new.reason.clone(),
+                    failure_code: None,
+                    created_at: new.created_at,
+                };
+                Self::append_refund_event(&mut tx, scope, &refund, new.created_at).await?;
+                let connector_ref = Self::connector_ref_in(&mut tx, &intent.id).await?;
+                tx.commit().await?;
+                Ok(RefundReservation::Reserved {
+                    refund,
+                    connector: intent.connector.unwrap_or_default(),
+                    connector_ref: connector_ref.unwrap_or_default(),
+                })
+            }
+
+            async fn connector_ref_in(tx: &mut Tx, intent_id: &str) -> Result<Option<String>, StoreError> {
+                let r: Option<Option<String>> = sqlx::query_scalar("SELECT connector_ref FROM payment_intents WHERE id = $1")
+                    .bind(intent_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                Ok(r.flatten())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn engine(&self) -> &'static str {
+                $engine
+            }
+
+            async fn create_merchant(&self, m: &Merchant) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&m.id)
+                    .bind(&m.name)
+                    .bind(m.created_at)
+                    .execute(self.write_pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_merchant(&self, id: &str) -> Result<Merchant, StoreError> {
+                let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1");
+                sqlx::query_as::<_, MerchantRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(Merchant::from)
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn list_merchants(&self) -> Result<Vec<Merchant>, StoreError> {
+                let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id");
+                let rows = sqlx::query_as::<_, MerchantRow>(&sql).fetch_all(self.read_pool()).await?;
+                Ok(rows.into_iter().map(Merchant::from).collect())
+            }
+
+            async fn insert_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, merchant_id, kind, livemode, key_hash, display_prefix, created_at, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&k.id)
+                .bind(&k.merchant_id)
+                .bind(k.kind.as_str())
+                .bind(k.livemode)
+                .bind(&k.key_hash.0)
+                .bind(&k.display_prefix)
+                .bind(k.created_at)
+                .bind(k.expires_at)
+                .bind(k.revoked_at)
+                .execute(self.write_pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+                sqlx::query_as::<_, KeyRow>(&sql)
+                    .bind(&hash.0)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(ApiKeyRecord::try_from)
+                    .transpose()
+            }
+
+            async fn get_api_key(&self, id: &str) -> Result<ApiKeyRecord, StoreError> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
+                sqlx::query_as::<_, KeyRow>(&sql)
+                    .bind(id)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(ApiKeyRecord::try_from)
+                    .transpose()?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn list_api_keys(&self, merchant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE merchant_id = $1 ORDER BY created_at, id");
+                let rows = sqlx::query_as::<_, KeyRow>(&sql).bind(merchant_id).fetch_all(self.read_pool()).await?;
+                rows.into_iter().map(ApiKeyRecord::try_from).collect()
+            }
+
+            async fn expire_api_key(&self, id: &str, at: Millis) -> Result<ApiKeyRecord, StoreError> {
+                let sql = format!(
+                    "UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING {KEY_COLUMNS}"
+                );
+                let updated = sqlx::query_as::<_, KeyRow>(&sql).bind(at).bind(id).fetch_optional(self.write_pool()).await?;
+                match updated {
+                    Some(row) => ApiKeyRecord::try_from(row),
+                    None => self.get_api_key(id).await,
+                }
+            }
+
+            async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<ApiKeyRecord, StoreError> {
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(self.write_pool())
+                    .await?;
+                self.get_api_key(id).await
+            }
+
+            async fn create_intent(&self, n: &NewIntentRecord) -> Result<PaymentIntent, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let metadata = serde_json::to_string(&n.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sql = format!(
+                    "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, merchant_order_id, \
+                     order_name, customer_name, customer_email, confirm_mode, metadata, client_secret_hash, approval_code, \
+                     approval_url, created_at, updated_at, expires_at) \
+                     VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
+                     RETURNING {INTENT_COLUMNS}"
+                );
+                let row = sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(&n.id)
+                    .bind(&n.scope.merchant_id)
+                    .bind(n.scope.livemode)
+                    .bind(n.amount.minor_units())
+                    .bind(n.currency.code())
+                    .bind(&n.merchant_order_id)
+                    .bind(&n.order_name)
+                    .bind(&n.customer_name)
+                    .bind(&n.customer_email)
+                    .bind(n.confirm_mode.as_str())
+                    .bind(metadata)
+                    .bind(&n.client_secret_hash)
+                    .bind(&n.approval_code)
+                    .bind(&n.approval_url)
+                    .bind(n.created_at)
+                    .bind(n.expires_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let intent = PaymentIntent::try_from(row)?;
+                let payload = serde_json::to_value(&intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Self::append_event(&mut tx, &n.scope, "payment_intent.created", &intent.id, &payload, n.created_at).await?;
+                tx.commit().await?;
+                Ok(intent)
+            }
+
+            async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, StoreError> {
+                let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
+                sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(PaymentIntent::try_from)
+                    .transpose()?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn list_intents(&self, scope: &Scope, f: &IntentFilter, page: &Page) -> Result<Vec<PaymentIntent>, StoreError> {
+                let (after_ts, after_id) = cursor_parts(page);
+                let sql = format!(
+                    "SELECT {INTENT_COLUMNS} FROM payment_intents \
+                     WHERE merchant_id = $1 AND livemode = $2 \
+                       AND ($3 IS NULL OR status = $3) \
+                       AND ($4 IS NULL OR LOWER(customer_name) LIKE $4 ESCAPE '\\') \
+                       AND ($5 IS NULL OR created_at >= $5) \
+                       AND ($6 IS NULL OR created_at < $6) \
+                       AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $9"
+                );
+                let rows = sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(f.status.map(|s| s.as_str()))
+                    .bind(f.customer_name.as_deref().map(contains_pattern))
+                    .bind(f.created_gte)
+                    .bind(f.created_lt)
+                    .bind(after_ts)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(PaymentIntent::try_from).collect()
+            }
+
+            async fn intent_connector_ref(&self, scope: &Scope, id: &str) -> Result<Option<String>, StoreError> {
+                let r: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT connector_ref FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+                )
+                .bind(id)
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .fetch_optional(self.read_pool())
+                .await?;
+                r.ok_or(StoreError::NotFound)
+            }
+
+            async fn transition_intent(
+                &self,
+                scope: &Scope,
+                id: &str,
+                t: &IntentTransition,
+                now: Millis,
+                not_expired_at: Option<Millis>,
+            ) -> Result<TransitionOutcome, StoreError> {
+                let from = t.allowed_from();
+                // Every transition leaves from one or two states.
+                let (from_a, from_b) = (from[0].as_str(), from[from.len() - 1].as_str());
+                let (mut connector, mut connector_ref, mut failure_code, mut failure_message, mut reason, mut deadline) =
+                    (None, None, None, None, None, None);
+                match t {
+                    IntentTransition::StartProcessing { connector: c } => connector = Some(c.clone()),
+                    IntentTransition::RequireConfirmation { connector_ref: r, confirm_deadline } => {
+                        connector_ref = Some(r.clone());
+                        deadline = Some(*confirm_deadline);
+                    }
+                    IntentTransition::Capture { connector_ref: r } => connector_ref = Some(r.clone()),
+                    IntentTransition::Fail { code, message } => {
+                        failure_code = Some(code.clone());
+                        failure_message = Some(message.clone());
+                    }
+                    IntentTransition::Decline => {
+                        failure_code = Some("customer_declined".to_owned());
+                        failure_message = Some("The customer declined the payment.".to_owned());
+                    }
+                    IntentTransition::Cancel { reason: r } => reason = r.clone(),
+                    IntentTransition::StartCapture | IntentTransition::Expire => {}
+                }
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE payment_intents SET status = $1, updated_at = $2, \
+                       connector = COALESCE($3, connector), connector_ref = COALESCE($4, connector_ref), \
+                       failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
+                       cancellation_reason = COALESCE($7, cancellation_reason), \
+                       confirm_deadline = COALESCE($8, confirm_deadline), \
+                       amount_captured = CASE WHEN $1 = 'succeeded' THEN amount ELSE amount_captured END \
+                     WHERE id = $9 AND merchant_id = $10 AND livemode = $11 AND (status = $12 OR status = $13) \
+                       AND ($14 IS NULL OR (CASE WHEN status = 'requires_confirmation' THEN confirm_deadline ELSE expires_at END) > $14) \
+                     RETURNING {INTENT_COLUMNS}"
+                );
+                let updated = sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(t.target().as_str())
+                    .bind(now)
+                    .bind(connector)
+                    .bind(connector_ref)
+                    .bind(failure_code)
+                    .bind(failure_message)
+                    .bind(reason)
+                    .bind(deadline)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(from_a)
+                    .bind(from_b)
+                    .bind(not_expired_at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = updated else {
+                    return match Self::intent_in(&mut tx, scope, id).await? {
+                        Some(current) => Ok(TransitionOutcome::Refused(current)),
+                        None => Err(StoreError::NotFound),
+                    };
+                };
+                let intent = PaymentIntent::try_from(row)?;
+                match t {
+                    IntentTransition::Capture { .. } => {
+                        let txn = Self::insert_transaction(&mut tx, scope, "payment", "succeeded", &intent, None, intent.amount, now).await?;
+                        Self::post(&mut tx, scope, &txn, intent.currency.code(), PROCESSOR_RECEIVABLE, MERCHANT_PAYABLE, intent.amount, now).await?;
+                    }
+                    IntentTransition::Cancel { .. } => {
+                        Self::insert_transaction(&mut tx, scope, "cancel", "succeeded", &intent, None, intent.amount, now).await?;
+                    }
+                    _ => {}
+                }
+                Self::append_intent_event(&mut tx, scope, &intent, now).await?;
+                tx.commit().await?;
+                Ok(TransitionOutcome::Applied(intent))
+            }
+
+            async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
+                let rows: Vec<(String, bool, String)> = sqlx::query_as(
+                    "SELECT merchant_id, livemode, id FROM payment_intents \
+                     WHERE (status = 'requires_action' AND expires_at <= $1) \
+                        OR (status = 'requires_confirmation' AND confirm_deadline <= $1) \
+                     ORDER BY expires_at LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(self.read_pool())
+                .await?;
+                Ok(rows.into_iter().map(|(merchant_id, livemode, id)| (Scope { merchant_id, livemode }, id)).collect())
+            }
+
+            async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError> {
+                match self.try_reserve_refund(scope, new).await {
+                    // Two retries with one key raced: the loser finds the winner's refund.
+                    Err(StoreError::Database(e)) if is_unique_violation(&e) && new.idempotency_key.is_some() => {
+                        let mut tx = self.begin_write().await?;
+                        let key = new.idempotency_key.as_deref().unwrap_or_default();
+                        match Self::refund_by_key(&mut tx, scope, key).await? {
+                            Some((refund, connector, connector_ref)) => Ok(RefundReservation::Existing { refund, connector, connector_ref }),
+                            None => Err(StoreError::Database(e)),
+                        }
+                    }
+                    other => other,
+                }
+            }
+
+            async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let (status, failure_code, connector_ref) = match outcome {
+                    RefundOutcome::Succeeded { connector_ref } => ("succeeded", None, Some(connector_ref.as_str())),
+                    RefundOutcome::Failed { code } => ("failed", Some(code.as_str()), None),
+                };
+                let sql = format!(
+                    "UPDATE refunds SET status = $1, failure_code = $2, connector_ref = $3, updated_at = $4 \
+                     WHERE id = $5 AND merchant_id = $6 AND livemode = $7 AND status = 'pending' RETURNING {REFUND_COLUMNS}"
+                );
+                let updated = sqlx::query_as::<_, RefundRow>(&sql)
+                    .bind(status)
+                    .bind(failure_code)
+                    .bind(connector_ref)
+                    .bind(now)
+                    .bind(refund_id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = updated else {
+                    drop(tx);
+                    return self.get_refund(scope, refund_id).await;
+                };
+                let refund = Refund::try_from(row)?;
+                sqlx::query("UPDATE transactions SET status = $1, updated_at = $2 WHERE refund_id = $3")
+                    .bind(status)
+                    .bind(now)
+                    .bind(refund_id)
+                    .execute(&mut *tx)
+                    .await?;
+                match outcome {
+                    RefundOutcome::Succeeded { .. } => {
+                        let txn: String = sqlx::query_scalar("SELECT id FROM transactions WHERE refund_id = $1")
+                            .bind(refund_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        Self::post(&mut tx, scope, &txn, refund.currency.code(), MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE, refund.amount, now).await?;
+                        let sql = format!(
+                            "UPDATE payment_intents SET updated_at = $1, status = CASE WHEN \
+                               (SELECT COALESCE(SUM(r.amount), 0) FROM refunds r WHERE r.payment_intent_id = payment_intents.id AND r.status = 'succeeded') \
+                               >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END \
+                             WHERE id = $2 RETURNING {INTENT_COLUMNS}"
+                        );
+                        let row = sqlx::query_as::<_, IntentRow>(&sql)
+                            .bind(now)
+                            .bind(&refund.payment_intent)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        let intent = PaymentIntent::try_from(row)?;
+                        Self::append_refund_event(&mut tx, scope, &refund, now).await?;
+                        Self::append_intent_event(&mut tx, scope, &intent, now).await?;
+                    }
+                    RefundOutcome::Failed { .. } => {
+                        sqlx::query("UPDATE payment_intents SET amount_refunded = amount_refunded - $1, updated_at = $2 WHERE id = $3")
+                            .bind(refund.amount)
+                            .bind(now)
+                            .bind(&refund.payment_intent)
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::append_refund_event(&mut tx, scope, &refund, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(refund)
+            }
+
+            async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, StoreError> {
+                let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
+                sqlx::query_as::<_, RefundRow>(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(Refund::try_from)
+                    .transpose()?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn pending_refunds(&self, created_before: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError> {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT merchant_id, id FROM refunds WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2",
+                )
+                .bind(created_before)
+                .bind(i64::from(limit))
+                .fetch_all(self.read_pool())
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (merchant_id, id) in rows {
+                    let livemode: bool = sqlx::query_scalar("SELECT livemode FROM refunds WHERE id = $1")
+                        .bind(&id)
+                        .fetch_one(self.read_pool())
+                        .await?;
+                    let scope = Scope { merchant_id, livemode };
+                    let refund = self.get_refund(&scope, &id).await?;
+                    let (connector, connector_ref): (Option<String>, Option<String>) =
+                        sqlx::query_as("SELECT connector, connector_ref FROM payment_intents WHERE id = $1")
+                            .bind(&refund.payment_intent)
+                            .fetch_one(self.read_pool())
+                            .await?;
+                    out.push((scope, refund, connector.unwrap_or_default(), connector_ref.unwrap_or_default()));
+                }
+                Ok(out)
+            }
+
+            async fn list_refunds(&self, scope: &Scope, f: &RefundFilter, page: &Page) -> Result<Vec<Refund>, StoreError> {
+                let (after_ts, after_id) = cursor_parts(page);
+                let sql = format!(
+                    "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND livemode = $2 \
+                       AND ($3 IS NULL OR payment_intent_id = $3) \
+                       AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $6"
+                );
+                let rows = sqlx::query_as::<_, RefundRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(&f.payment_intent)
+                    .bind(after_ts)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(Refund::try_from).collect()
+            }
+
+            async fn list_transactions(&self, scope: &Scope, f: &TransactionFilter, page: &Page) -> Result<Vec<Transaction>, StoreError> {
+                let (after_ts, after_id) = cursor_parts(page);
+                let sql = format!(
+                    "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE merchant_id = $1 AND livemode = $2 \
+                       AND ($3 IS NULL OR type = $3) \
+                       AND ($4 IS NULL OR LOWER(customer_name) LIKE $4 ESCAPE '\\') \
+                       AND ($5 IS NULL OR created_at >= $5) \
+                       AND ($6 IS NULL OR created_at < $6) \
+                       AND ($7 IS NULL OR payment_intent_id = $7) \
+                       AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $10"
+                );
+                let rows = sqlx::query_as::<_, TransactionRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(f.kind.map(|k| k.as_str()))
+                    .bind(f.customer_name.as_deref().map(contains_pattern))
+                    .bind(f.created_gte)
+                    .bind(f.created_lt)
+                    .bind(&f.payment_intent)
+                    .bind(after_ts)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(Transaction::try_from).collect()
+            }
+
+            async fn events_for_object(&self, scope: &Scope, object_id: &str) -> Result<Vec<Event>, StoreError> {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 AND object_id = $3 ORDER BY seq"
+                );
+                let rows = sqlx::query_as::<_, EventRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(object_id)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(Event::try_from).collect()
+            }
+
+            async fn idempotency_begin(&self, k: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (merchant_id, livemode, method, path, key, fingerprint, state, locked_until, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', $7, $8) ON CONFLICT DO NOTHING",
+                )
+                .bind(&k.merchant_id)
+                .bind(k.livemode)
+                .bind(&k.method)
+                .bind(&k.path)
+                .bind(&k.key)
+                .bind(fingerprint)
+                .bind(lease_until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 1 {
+                    tx.commit().await?;
+                    return Ok(IdempotencyBegin::Started);
+                }
+                let (stored_fp, state, status, body, locked_until): (String, String, Option<i64>, Option<String>, i64) = sqlx::query_as(
+                    "SELECT fingerprint, state, response_status, response_body, locked_until FROM idempotency_keys \
+                     WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5",
+                )
+                .bind(&k.merchant_id)
+                .bind(k.livemode)
+                .bind(&k.method)
+                .bind(&k.path)
+                .bind(&k.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                if stored_fp != fingerprint {
+                    return Ok(IdempotencyBegin::Mismatch);
+                }
+                if state == "done" {
+                    let status = status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+                    return Ok(IdempotencyBegin::Completed { status, body: body.unwrap_or_default() });
+                }
+                if locked_until > now {
+                    return Ok(IdempotencyBegin::InFlight);
+                }
+                // The first request's process died mid-flight: take the key over, once.
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET locked_until = $1 WHERE merchant_id = $2 AND livemode = $3 AND method = $4 \
+                     AND path = $5 AND key = $6 AND state = 'in_flight' AND locked_until = $7",
+                )
+                .bind(lease_until)
+                .bind(&k.merchant_id)
+                .bind(k.livemode)
+                .bind(&k.method)
+                .bind(&k.path)
+                .bind(&k.key)
+                .bind(locked_until)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if taken.rows_affected() == 1 { IdempotencyBegin::Started } else { IdempotencyBegin::InFlight })
+            }
+
+            async fn idempotency_complete(&self, k: &IdempotencyScope, status: u16, body: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
+                     WHERE merchant_id = $3 AND livemode = $4 AND method = $5 AND path = $6 AND key = $7",
+                )
+                .bind(i64::from(status))
+                .bind(body)
+                .bind(&k.merchant_id)
+                .bind(k.livemode)
+                .bind(&k.method)
+                .bind(&k.path)
+                .bind(&k.key)
+                .execute(self.write_pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn idempotency_release(&self, k: &IdempotencyScope) -> Result<(), StoreError> {
+                sqlx::query(
+                    "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 \
+                     AND key = $5 AND state = 'in_flight'",
+                )
+                .bind(&k.merchant_id)
+                .bind(k.livemode)
+                .bind(&k.method)
+                .bind(&k.path)
+                .bind(&k.key)
+                .execute(self.write_pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn idempotency_purge(&self, created_before: Millis) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(created_before)
+                    .execute(self.write_pool())
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn ledger_check(&self) -> Result<Vec<LedgerViolation>, StoreError> {
+                let mut out = Vec::new();
+                let per_currency: Vec<(String, bool, String, i64)> = sqlx::query_as(
+                    "SELECT merchant_id, livemode, currency, CAST(SUM(amount) AS BIGINT) FROM ledger_postings \
+                     GROUP BY merchant_id, livemode, currency HAVING SUM(amount) <> 0",
+                )
+                .fetch_all(self.read_pool())
+                .await?;
+                for (merchant, live, currency, total) in per_currency {
+                    out.push(LedgerViolation {
+                        invariant: "postings_sum_to_zero_per_currency",
+                        detail: format!("merchant {merchant} livemode={live} {currency}: postings sum to {total}"),
+                    });
+                }
+                let per_txn: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT transaction_id, CAST(SUM(amount) AS BIGINT) FROM ledger_postings GROUP BY transaction_id HAVING SUM(amount) <> 0",
+                )
+                .fetch_all(self.read_pool())
+                .await?;
+                for (txn, total) in per_txn {
+                    out.push(LedgerViolation {
+                        invariant: "postings_sum_to_zero_per_transaction",
+                        detail: format!("transaction {txn}: postings sum to {total}"),
+                    });
+                }
+                let captures: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT payment_intent_id, COUNT(*) FROM transactions WHERE type = 'payment' GROUP BY payment_intent_id HAVING COUNT(*) > 1",
+                )
+                .fetch_all(self.read_pool())
+                .await?;
+                for (intent, n) in captures {
+                    out.push(LedgerViolation { invariant: "at_most_one_capture_per_intent", detail: format!("intent {intent}: {n} captures") });
+                }
+                let sql = format!(
+                    "SELECT i.id, i.amount_captured, i.amount_refunded, \
+                       CAST(COALESCE((SELECT SUM(t.amount) FROM transactions t WHERE t.payment_intent_id = i.id AND t.type = 'payment' AND t.status = 'succeeded'), 0) AS BIGINT), \
+                       CAST(COALESCE((SELECT SUM(t.amount) FROM transactions t WHERE t.payment_intent_id = i.id AND t.type = 'refund' AND t.status = 'succeeded'), 0) AS BIGINT), \
+                       CAST(COALESCE((SELECT SUM(p.amount) FROM ledger_postings p JOIN transactions t ON t.id = p.transaction_id \
+                                      WHERE t.payment_intent_id = i.id AND p.account = '{MERCHANT_PAYABLE}'), 0) AS BIGINT) \
+                     FROM payment_intents i WHERE i.amount_captured > 0 OR i.amount_refunded > 0 \
+                        OR EXISTS (SELECT 1 FROM transactions t WHERE t.payment_intent_id = i.id AND t.type <> 'cancel')"
+                );
+                let intents: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(&sql).fetch_all(self.read_pool()).await?;
+                for (id, col_captured, col_refunded, captured, refunded, payable) in intents {
+                    if refunded > captured {
+                        out.push(LedgerViolation { invariant: "refunded_at_most_captured", detail: format!("intent {id}: refunded {refunded} > captured {captured}") });
+                    }
+                    if col_captured != captured {
+                        out.push(LedgerViolation { invariant: "captured_matches_transactions", detail: format!("intent {id}: amount_captured {col_captured}, payment transactions {captured}") });
+                    }
+                    if col_refunded < refunded || col_refunded > col_captured {
+                        out.push(LedgerViolation { invariant: "refund_reservation_consistent", detail: format!("intent {id}: amount_refunded {col_refunded}, succeeded refunds {refunded}, captured {col_captured}") });
+                    }
+                    if payable != -(captured - refunded) {
+                        out.push(LedgerViolation { invariant: "merchant_payable_matches_net_capture", detail: format!("intent {id}: payable postings {payable}, net captured {}", captured - refunded) });
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

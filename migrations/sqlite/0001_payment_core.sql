@@ -1,0 +1,147 @@
+-- Payment core: merchants, keys, intents, refunds, transactions, ledger, events, idempotency.
+-- Timestamps are milliseconds since the Unix epoch (INTEGER); money is INTEGER minor units.
+
+CREATE TABLE merchants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    event_seq INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    kind TEXT NOT NULL CHECK (kind IN ('publishable', 'secret')),
+    livemode INTEGER NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    display_prefix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX api_keys_merchant ON api_keys (merchant_id);
+
+CREATE TABLE payment_intents (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    livemode INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    amount_captured INTEGER NOT NULL DEFAULT 0,
+    amount_refunded INTEGER NOT NULL DEFAULT 0,
+    merchant_order_id TEXT NOT NULL,
+    order_name TEXT NOT NULL,
+    customer_name TEXT NOT NULL,
+    customer_email TEXT,
+    confirm_mode TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    client_secret_hash TEXT NOT NULL,
+    approval_code TEXT NOT NULL UNIQUE,
+    approval_url TEXT NOT NULL,
+    connector TEXT,
+    connector_ref TEXT,
+    failure_code TEXT,
+    failure_message TEXT,
+    cancellation_reason TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    confirm_deadline INTEGER,
+    -- a backstop under the compare-and-set updates: never refund more than was captured
+    CHECK (amount_captured >= 0 AND amount_captured <= amount),
+    CHECK (amount_refunded >= 0 AND amount_refunded <= amount_captured)
+);
+CREATE INDEX payment_intents_list ON payment_intents (merchant_id, livemode, created_at, id);
+CREATE INDEX payment_intents_due ON payment_intents (status, expires_at);
+
+CREATE TABLE refunds (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    livemode INTEGER NOT NULL,
+    payment_intent_id TEXT NOT NULL REFERENCES payment_intents (id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    failure_code TEXT,
+    connector_ref TEXT,
+    idempotency_key TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX refunds_list ON refunds (merchant_id, livemode, created_at, id);
+CREATE INDEX refunds_intent ON refunds (payment_intent_id);
+CREATE UNIQUE INDEX refunds_idempotency ON refunds (merchant_id, livemode, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE transactions (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    livemode INTEGER NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('payment', 'cancel', 'refund')),
+    status TEXT NOT NULL,
+    payment_intent_id TEXT NOT NULL REFERENCES payment_intents (id),
+    refund_id TEXT REFERENCES refunds (id),
+    amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    customer_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX transactions_list ON transactions (merchant_id, livemode, created_at, id);
+-- at most one capture and one cancel per intent, whatever the application does
+CREATE UNIQUE INDEX transactions_one_payment ON transactions (payment_intent_id) WHERE type = 'payment';
+CREATE UNIQUE INDEX transactions_one_cancel ON transactions (payment_intent_id) WHERE type = 'cancel';
+CREATE UNIQUE INDEX transactions_one_per_refund ON transactions (refund_id) WHERE refund_id IS NOT NULL;
+
+CREATE TABLE ledger_postings (
+    id TEXT PRIMARY KEY,
+    transaction_id TEXT NOT NULL REFERENCES transactions (id),
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    livemode INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX ledger_postings_transaction ON ledger_postings (transaction_id);
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    livemode INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (merchant_id, seq)
+);
+CREATE INDEX events_object ON events (object_id, seq);
+
+CREATE TABLE idempotency_keys (
+    merchant_id TEXT NOT NULL,
+    livemode INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
+    response_status INTEGER,
+    response_body TEXT,
+    locked_until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (merchant_id, livemode, method, path, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- the ledger and the event log are append-only
+CREATE TRIGGER ledger_postings_no_update BEFORE UPDATE ON ledger_postings
+BEGIN SELECT RAISE(ABORT, 'ledger_postings is append-only'); END;
+CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings
+BEGIN SELECT RAISE(ABORT, 'ledger_postings is append-only'); END;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events is append-only'); END;

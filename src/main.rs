@@ -1,0 +1,259 @@
+//! `paygate`: the single binary. `serve` (the default) runs the whole platform on one port.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use gateway::clock::{to_rfc3339, SystemClock};
+use gateway::config::Config;
+use gateway::domain::keys::{ApiKeyRecord, KeyHasher, KeyKind};
+use gateway::service::{IssuedKey, Services};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "paygate", version, about = "Self-hostable payment gateway")]
+struct Cli {
+    /// TOML configuration file (default: ./paygate.toml when present). Environment variables win.
+    #[arg(long, global = true, env = "PAYGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (the default). Creates a test merchant on first run and prints its keys.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    #[command(subcommand)]
+    Key(KeyCommand),
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Print the OpenAPI document the code generates.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant with test-mode keys (printed once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Publishable,
+    Secret,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Test,
+    Live,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a key (printed once).
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum, default_value = "secret")]
+        kind: Kind,
+        #[arg(long, value_enum, default_value = "test")]
+        mode: Mode,
+    },
+    /// List a merchant's keys (display prefixes only).
+    List {
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Issue a replacement; the old key keeps working for `--expires-in` (e.g. 0, 30m, 24h, 7d).
+    Roll {
+        #[arg(long)]
+        key: String,
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires_in: Duration,
+    },
+    /// Stop a key at once.
+    Revoke {
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check every ledger invariant; exits non-zero when one is broken.
+    Check,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 30m, 24h or 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{text}` is not a duration like 30m, 24h or 7d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", gateway::api::docs::openapi_json());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    let store = gateway::store::connect(&config.database_url).await.context("opening the database")?;
+    let services = Arc::new(Services::new(
+        store,
+        Arc::new(SystemClock),
+        KeyHasher::new(config.key_hash_secret.clone()),
+        config.public_url.clone(),
+    ));
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, services).await,
+        Command::Migrate => {
+            println!("migrations applied ({})", services.store.engine());
+            Ok(())
+        }
+        Command::Openapi => Ok(()),
+        Command::Merchant(MerchantCommand::Create { name }) => {
+            let (merchant, keys) = services.create_merchant(&name).await?;
+            println!("merchant {} ({})", merchant.id, merchant.name);
+            print_keys(&keys);
+            Ok(())
+        }
+        Command::Merchant(MerchantCommand::List) => {
+            for m in services.store.list_merchants().await? {
+                println!("{}\t{}\t{}", m.id, to_rfc3339(m.created_at), m.name);
+            }
+            Ok(())
+        }
+        Command::Key(cmd) => key_command(&services, cmd).await,
+        Command::Ledger(LedgerCommand::Check) => {
+            let violations = services.store.ledger_check().await?;
+            if violations.is_empty() {
+                println!("ledger ok: every invariant holds");
+                return Ok(());
+            }
+            for v in &violations {
+                println!("VIOLATION {}: {}", v.invariant, v.detail);
+            }
+            anyhow::bail!("{} ledger invariant violation(s)", violations.len())
+        }
+    }
+}
+
+async fn key_command(services: &Services, cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Create { merchant, kind, mode } => {
+            let kind = match kind {
+                Kind::Publishable => KeyKind::Publishable,
+                Kind::Secret => KeyKind::Secret,
+            };
+            let key = services.create_key(&merchant, kind, matches!(mode, Mode::Live)).await?;
+            print_keys(&[key]);
+        }
+        KeyCommand::List { merchant } => {
+            for k in services.list_keys(&merchant).await? {
+                print_record(&k);
+            }
+        }
+        KeyCommand::Roll { key, expires_in } => {
+            let ms = i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX);
+            let (new, old) = services.roll_key(&key, ms).await?;
+            print_keys(&[new]);
+            print!("old key: ");
+            print_record(&old);
+        }
+        KeyCommand::Revoke { key } => print_record(&services.revoke_key(&key).await?),
+    }
+    Ok(())
+}
+
+/// The one place a key's plaintext is shown: right after it was made.
+fn print_keys(keys: &[IssuedKey]) {
+    for k in keys {
+        println!("  {:<11} {}  ({}, shown once)", k.record.kind.as_str(), k.plain.value.expose(), k.record.id);
+    }
+}
+
+fn print_record(k: &ApiKeyRecord) {
+    let state = match (k.revoked_at, k.expires_at) {
+        (Some(at), _) => format!("revoked {}", to_rfc3339(at)),
+        (None, Some(at)) => format!("expires {}", to_rfc3339(at)),
+        (None, None) => "active".into(),
+    };
+    let mode = if k.livemode { "live" } else { "test" };
+    println!("{}\t{}\t{}\t{}\t{}", k.id, k.kind.as_str(), mode, k.display_prefix, state);
+}
+
+async fn serve(config: Config, services: Arc<Services>) -> anyhow::Result<()> {
+    let first_run = services.store.list_merchants().await?.is_empty();
+    let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    println!("Paygate is running ({} store)", services.store.engine());
+    println!("  API base URL  {}/v1", config.public_url);
+    println!("  API docs      {}/docs", config.public_url);
+    println!("  OpenAPI       {}/openapi.json", config.public_url);
+    if first_run {
+        let (merchant, keys) = services.create_merchant("Demo Shop").await?;
+        println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);
+        print_keys(&keys);
+        println!("  Keep the secret key now: only its hash is stored. More keys: `paygate key create --merchant {}`", merchant.id);
+    } else {
+        println!("  Test keys were printed on first run; make new ones with `paygate key create --merchant <id>` (see `paygate merchant list`).");
+    }
+    let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
+    axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(shutdown_signal()).await?;
+    sweeper.abort();
+    Ok(())
+}
+
+async fn sweep_loop(services: Arc<Services>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match services.sweep().await {
+            Ok(report) if report != Default::default() => tracing::info!(?report, "sweep"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
