@@ -51,6 +51,10 @@ pub fn body_too_large() -> ApiError {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would read a struct from an array too; the API only takes objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') && serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "body_not_object", "The request body must be a JSON object."));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -65,7 +69,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// A typed-field error: the parameter comes from the path serde reports, or from the message for
-/// missing and unknown fields (reported at the parent).
+/// a missing field (reported at its parent).
 fn field_error(path: &str, message: &str) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message).to_owned();
     let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
@@ -73,7 +77,9 @@ fn field_error(path: &str, message: &str) -> ApiError {
     if message.starts_with("missing field") {
         ApiError::bad_request("parameter_missing", param(&quoted), format!("The parameter `{}` is required.", param(&quoted)))
     } else if message.starts_with("unknown field") {
-        ApiError::bad_request("parameter_unknown", param(&quoted), format!("The parameter `{}` is not recognized.", param(&quoted)))
+        // serde reports an unknown field at its own path.
+        let name = if path.is_empty() || path == "." { quoted } else { path.to_owned() };
+        ApiError::bad_request("parameter_unknown", name.clone(), format!("The parameter `{name}` is not recognized."))
     } else {
         let param = param("");
         let code = if param == "amount" { "amount_invalid" } else { "parameter_invalid" };

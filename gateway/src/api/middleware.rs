@@ -6,7 +6,7 @@ use crate::domain::keys::KeyKind;
 use crate::service::{AuthError, Services};
 use crate::store::{IdempotencyBegin, IdempotencyScope};
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -75,7 +75,8 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
         merchant_id: auth.scope().merchant_id.clone(),
         livemode: auth.scope().livemode,
         method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
+        // Inside `/v1` the router sees the path without its prefix; scope by the full one.
+        path: parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path(), |u| u.0.path()).to_owned(),
         key: key.clone(),
     };
     let fingerprint = hex::encode(Sha256::digest(&bytes));

@@ -86,7 +86,7 @@ impl Services {
     /// Moves an intent to `expired`, releasing any authorization. Refused silently if it already left.
     pub(crate) async fn expire(&self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
         let now = self.clock.now();
-        match self.store.transition_intent(scope, id, &IntentTransition::Expire, now, None).await? {
+        match self.store.transition_intent(scope, id, &IntentTransition::Expire, now, None).await.map_err(missing("payment_intent"))? {
             TransitionOutcome::Applied(intent) => {
                 self.release_authorization(scope, &intent).await;
                 Ok(Some(intent))

@@ -1,0 +1,179 @@
+//! Every bad input gets a 4xx with a stable code; never a 500, never a panic.
+
+use crate::helpers::TestApp;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use proptest::prelude::*;
+use serde_json::json;
+
+crate::on_both_engines!(bad_inputs_get_a_clear_code_and_never_a_server_error, authentication_failures_are_401_or_403);
+
+fn valid() -> serde_json::Value {
+    json!({ "amount": 1000, "currency": "KRW", "merchant_order_id": "o-1", "order_name": "Tea", "customer_name": "Han" })
+}
+
+fn with(field: &str, value: serde_json::Value) -> String {
+    let mut body = valid();
+    body[field] = value;
+    body.to_string()
+}
+
+async fn raw_post(app: &TestApp, sk: &str, path: &str, content_type: &str, body: String) -> crate::helpers::Reply {
+    let req = Request::post(path)
+        .header("authorization", format!("Bearer {sk}"))
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .unwrap();
+    app.send(req).await
+}
+
+async fn bad_inputs_get_a_clear_code_and_never_a_server_error(app: TestApp) {
+    let m = app.merchant().await;
+    let json_ct = "application/json";
+    let cases: Vec<(&str, String, &str, u16, &str, Option<&str>)> = vec![
+        ("malformed JSON", "{\"amount\": 10".into(), json_ct, 400, "invalid_json", None),
+        ("not an object", "[1,2]".into(), json_ct, 400, "body_not_object", None),
+        ("a bare string", "\"hi\"".into(), json_ct, 400, "body_not_object", None),
+        ("wrong type", with("amount", json!("1000")), json_ct, 400, "amount_invalid", Some("amount")),
+        ("fractional amount", with("amount", json!(10.5)), json_ct, 400, "amount_invalid", Some("amount")),
+        ("negative amount", with("amount", json!(-1)), json_ct, 400, "amount_invalid", Some("amount")),
+        ("zero amount", with("amount", json!(0)), json_ct, 400, "amount_invalid", Some("amount")),
+        ("amount above the maximum", with("amount", json!(1_000_000_000_000i64)), json_ct, 400, "amount_too_large", Some("amount")),
+        ("overflowing amount", valid().to_string().replace("1000", "92233720368547758070"), json_ct, 400, "amount_invalid", Some("amount")),
+        ("unknown currency", with("currency", json!("XYZ")), json_ct, 400, "currency_invalid", Some("currency")),
+        ("currency of wrong type", with("currency", json!(410)), json_ct, 400, "parameter_invalid", Some("currency")),
+        ("missing field", json!({ "amount": 1000 }).to_string(), json_ct, 400, "parameter_missing", Some("currency")),
+        ("unknown field", with("amout", json!(1)), json_ct, 400, "parameter_unknown", Some("amout")),
+        ("bad confirm mode", with("confirm_mode", json!("later")), json_ct, 400, "parameter_invalid", Some("confirm_mode")),
+        ("expiry too long", with("expires_in_minutes", json!(61)), json_ct, 400, "expiry_invalid", Some("expires_in_minutes")),
+        ("bad email", with("customer_email", json!("not-an-email")), json_ct, 400, "email_invalid", Some("customer_email")),
+        ("empty name", with("customer_name", json!("   ")), json_ct, 400, "parameter_missing", Some("customer_name")),
+        ("metadata not strings", with("metadata", json!({ "a": 1 })), json_ct, 400, "parameter_invalid", Some("metadata.a")),
+        ("oversize body", with("order_name", json!("x".repeat(70 * 1024))), json_ct, 413, "body_too_large", None),
+        ("form body", "amount=1000".into(), "application/x-www-form-urlencoded", 415, "unsupported_media_type", None),
+    ];
+    for (what, body, ct, status, code, param) in cases {
+        let reply = raw_post(&app, &m.sk, "/v1/payment_intents", ct, body).await;
+        assert_eq!(reply.status.as_u16(), status, "{what}: {}", reply.raw);
+        assert_eq!(reply.code(), code, "{what}: {}", reply.raw);
+        assert_eq!(reply.body["error"]["param"].as_str(), param, "{what}");
+        assert!(!reply.body["error"]["message"].as_str().unwrap_or("").is_empty(), "{what}: a message for a person");
+    }
+
+    let id = app.paid_intent(&m.sk, 1000).await;
+    let gets: Vec<(&str, u16, &str)> = vec![
+        ("/v1/payment_intents/pi_000000000000000000000000", 404, "resource_missing"),
+        ("/v1/payment_intents/pi_nope", 400, "invalid_id"),
+        ("/v1/payment_intents/re_000000000000000000000000", 400, "invalid_id"),
+        ("/v1/payment_intents/%F0%9F%92%B8", 400, "invalid_id"),
+        ("/v1/refunds/re_000000000000000000000000", 404, "resource_missing"),
+        ("/v1/refunds/1", 400, "invalid_id"),
+        ("/v1/payment_intents?cursor=garbage", 400, "invalid_cursor"),
+        ("/v1/payment_intents?cursor=MTI6cGlfeCc7IERST1A", 400, "invalid_cursor"),
+        ("/v1/transactions?cursor=%00", 400, "invalid_cursor"),
+        ("/v1/payment_intents?limit=0", 400, "parameter_invalid"),
+        ("/v1/payment_intents?limit=101", 400, "parameter_invalid"),
+        ("/v1/payment_intents?limit=-1", 400, "parameter_invalid"),
+        ("/v1/payment_intents?limit=99999999999", 400, "parameter_invalid"),
+        ("/v1/payment_intents?status=paid", 400, "parameter_invalid"),
+        ("/v1/payment_intents?created_gte=yesterday", 400, "parameter_invalid"),
+        ("/v1/payment_intents?colour=red", 400, "parameter_unknown"),
+        ("/v1/transactions?type=chargeback", 400, "parameter_invalid"),
+        ("/v1/transactions?payment_intent=pi_000000000000000000000000", 404, "resource_missing"),
+        ("/v1/nowhere", 404, "route_not_found"),
+    ];
+    for (path, status, code) in gets {
+        let reply = app.get(&m.sk, path).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.raw);
+        assert_eq!(reply.code(), code, "{path}");
+    }
+
+    let posts: Vec<(String, serde_json::Value, u16, &str)> = vec![
+        ("/v1/refunds".into(), json!({ "payment_intent": id, "amount": -5 }), 400, "amount_invalid"),
+        ("/v1/refunds".into(), json!({ "payment_intent": id, "amount": 0 }), 400, "amount_invalid"),
+        ("/v1/refunds".into(), json!({ "payment_intent": "pi_x", "amount": 5 }), 400, "invalid_id"),
+        ("/v1/refunds".into(), json!({ "amount": 5 }), 400, "parameter_missing"),
+        ("/v1/refunds".into(), json!({ "payment_intent": id, "amount": 9_223_372_036_854_775_807i64 }), 400, "amount_too_large"),
+        (format!("/v1/payment_intents/{id}/confirm"), json!({}), 400, "parameter_missing"),
+        (format!("/v1/payment_intents/{id}/confirm"), json!({ "amount": "all" }), 400, "amount_invalid"),
+    ];
+    for (path, body, status, code) in posts {
+        let reply = app.post(&m.sk, &path, body.clone()).await;
+        assert_eq!(reply.status.as_u16(), status, "{path} {body}: {}", reply.raw);
+        assert_eq!(reply.code(), code, "{path} {body}");
+    }
+
+    let wrong_method = app.send(Request::delete("/v1/payment_intents").header("authorization", format!("Bearer {}", m.sk)).body(Body::empty()).unwrap()).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.code(), "method_not_allowed");
+    app.assert_ledger_balanced().await;
+}
+
+async fn authentication_failures_are_401_or_403(app: TestApp) {
+    let m = app.merchant().await;
+    let cases: Vec<(Option<String>, u16, &str)> = vec![
+        (None, 401, "authentication_required"),
+        (Some("Basic abc".into()), 401, "authentication_required"),
+        (Some("Bearer ".into()), 401, "invalid_api_key"),
+        (Some("Bearer sk_test_nothex".into()), 401, "invalid_api_key"),
+        (Some(format!("Bearer sk_test_{}", "0".repeat(64))), 401, "invalid_api_key"),
+        (Some(format!("Bearer {}", m.sk.replacen("sk_test", "sk_live", 1))), 401, "invalid_api_key"),
+        (Some(format!("Bearer {}", m.pk)), 403, "secret_key_required"),
+    ];
+    for (header, status, code) in cases {
+        let mut req = Request::get("/v1/payment_intents");
+        if let Some(h) = &header {
+            req = req.header("authorization", h);
+        }
+        let reply = app.send(req.body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status.as_u16(), status, "{header:?}: {}", reply.raw);
+        assert_eq!(reply.code(), code, "{header:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+
+    /// Arbitrary bytes and arbitrary JSON into the create endpoint: always a 2xx or a 4xx.
+    #[test]
+    fn no_request_body_makes_the_server_fail(body in prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..200).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        any_json().prop_map(|v| v.to_string()),
+    ]) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let status = rt.block_on(async {
+            let app = fuzz_app().await;
+            let reply = raw_post(&app.0, &app.1, "/v1/payment_intents", "application/json", body).await;
+            reply.status
+        });
+        prop_assert!(status.is_success() || status.is_client_error(), "{status}");
+    }
+}
+
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    let field = prop_oneof![
+        Just(json!(null)),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|n| json!(n)),
+        ".{0,12}".prop_map(|s| json!(s)),
+        Just(json!(["KRW"])),
+        Just(json!({ "k": "v" })),
+    ];
+    proptest::collection::btree_map(
+        prop_oneof![
+            Just("amount".to_owned()), Just("currency".to_owned()), Just("customer_name".to_owned()),
+            Just("order_name".to_owned()), Just("merchant_order_id".to_owned()), Just("metadata".to_owned()),
+            Just("expires_in_minutes".to_owned()), Just("confirm_mode".to_owned()), Just("customer_email".to_owned()),
+        ],
+        field,
+        0..9,
+    )
+    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
+}
+
+/// A fresh SQLite app per case: a case's runtime cannot outlive it, and SQLite is cheap to open.
+async fn fuzz_app() -> (TestApp, String) {
+    let app = TestApp::sqlite().await;
+    let m = app.merchant().await;
+    (app, m.sk)
+}

@@ -1,0 +1,224 @@
+//! `TestApp`: the real router over a fresh store (a SQLite file in a temp dir, or a PostgreSQL
+//! schema of its own), a hand-moved clock and a test card processor the test can inspect.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use gateway::clock::{Clock, ManualClock};
+use gateway::connector::test_card::TestCardProcessor;
+use gateway::connector::Connectors;
+use gateway::domain::keys::{KeyHasher, KeyKind};
+use gateway::secret::Secret;
+use gateway::service::Services;
+use gateway::store::{PostgresStore, SqliteStore, Store};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const HASH_SECRET: &str = "test-hash-secret-test-hash-secret-0123";
+/// 2026-01-01T00:00:00Z
+pub const START: i64 = 1_767_225_600_000;
+
+pub struct TestApp {
+    pub router: Router,
+    pub services: Arc<Services>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    pub test_card: Arc<TestCardProcessor>,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    /// The temp dir and the SQLite URL inside it.
+    Dir(#[allow(dead_code)] tempfile::TempDir, String),
+    Schema(String),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::Schema(schema) = self {
+            let schema = schema.clone();
+            // Drop the schema on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    let pool = sqlx::PgPool::connect(&pg_url()).await.ok()?;
+                    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&pool).await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn pg_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A merchant with its keys in plaintext.
+#[derive(Clone, Debug)]
+pub struct TestMerchant {
+    pub id: String,
+    pub sk: String,
+    pub pk: String,
+    pub live_sk: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub replayed: bool,
+    pub raw: String,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/paygate.db", dir.path().display());
+        let store = SqliteStore::connect(&url).await.expect("SQLite store opens");
+        Self::with_store(Arc::new(store), Cleanup::Dir(dir, url))
+    }
+
+    pub async fn postgres() -> Self {
+        let schema = format!("t_{}", gateway::ids::random_base62(16).to_lowercase());
+        let store = PostgresStore::connect(&pg_url(), Some(&schema))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} must be reachable for the tests: {e}", pg_url()));
+        Self::with_store(Arc::new(store), Cleanup::Schema(schema))
+    }
+
+    fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
+        let clock = Arc::new(ManualClock::new(START));
+        let test_card = Arc::new(TestCardProcessor::new());
+        let services = Arc::new(Services {
+            store: store.clone(),
+            clock: clock.clone() as Arc<dyn Clock>,
+            connectors: Connectors::default().with(test_card.clone()),
+            hasher: KeyHasher::new(Secret::new(HASH_SECRET)),
+            public_url: "https://pay.example.test".into(),
+        });
+        Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
+    }
+
+    pub async fn merchant(&self) -> TestMerchant {
+        let (merchant, keys) = self.services.create_merchant("Test Shop").await.expect("merchant");
+        let key = |kind| keys.iter().find(|k| k.record.kind == kind).unwrap().plain.value.expose().to_owned();
+        let live = self.services.create_key(&merchant.id, KeyKind::Secret, true).await.expect("live key");
+        TestMerchant {
+            sk: key(KeyKind::Secret),
+            pk: key(KeyKind::Publishable),
+            live_sk: live.plain.value.expose().to_owned(),
+            id: merchant.id,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.expect("router answers");
+        let status = response.status();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, body, replayed, raw }
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Reply {
+        let req = Request::get(path).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.post_idem(key, path, body, None).await
+    }
+
+    pub async fn post_idem(&self, key: &str, path: &str, body: Value, idem: Option<&str>) -> Reply {
+        let mut req = Request::post(path).header("authorization", format!("Bearer {key}")).header("content-type", "application/json");
+        if let Some(k) = idem {
+            req = req.header("idempotency-key", k);
+        }
+        self.send(req.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// Creates an intent (KRW 10,000 unless `overrides` say otherwise) and returns its id.
+    pub async fn create_intent(&self, key: &str, overrides: Value) -> String {
+        let mut body = json!({
+            "amount": 10000, "currency": "KRW", "merchant_order_id": "order-1",
+            "order_name": "Coffee beans", "customer_name": "Kim Minji",
+        });
+        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let reply = self.post(key, "/v1/payment_intents", body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+        reply.id()
+    }
+
+    pub async fn approve(&self, key: &str, id: &str, card: &str) -> Reply {
+        self.post(key, &format!("/v1/test_helpers/payment_intents/{id}/approve"), json!({ "card_number": card })).await
+    }
+
+    /// A succeeded intent of `amount` KRW.
+    pub async fn paid_intent(&self, key: &str, amount: i64) -> String {
+        let id = self.create_intent(key, json!({ "amount": amount })).await;
+        let reply = self.approve(key, &id, "4242424242424242").await;
+        assert_eq!(reply.body["status"], "succeeded", "{}", reply.raw);
+        id
+    }
+
+    /// Runs one SQL statement on the test's database, behind the store's back (to break things on
+    /// purpose). Returns the error text, if any.
+    pub async fn exec_raw(&self, sql: &str) -> Result<(), String> {
+        match &self._cleanup {
+            Cleanup::Dir(_, url) => {
+                let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
+                sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+            Cleanup::Schema(schema) => {
+                let options: sqlx::postgres::PgConnectOptions = pg_url().parse().map_err(|e: sqlx::Error| e.to_string())?;
+                let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.map_err(|e| e.to_string())?;
+                sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    pub async fn assert_ledger_balanced(&self) {
+        let violations = self.store.ledger_check().await.expect("ledger check runs");
+        assert!(violations.is_empty(), "ledger invariants broken: {violations:#?}");
+    }
+}
+
+/// Declares each named `async fn(TestApp)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::helpers::TestApp::sqlite().await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::helpers::TestApp::postgres().await).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,89 @@
+//! No secret key, key hash, client secret or hashing secret appears in logs, `Debug` output or any
+//! response after creation.
+
+use crate::helpers::{TestApp, HASH_SECRET};
+use gateway::domain::keys::KeyKind;
+use gateway::domain::Scope;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn sqlite_no_secret_appears_in_logs_debug_output_or_later_responses() {
+    no_secret_appears(TestApp::sqlite().await).await
+}
+
+#[tokio::test]
+async fn postgres_no_secret_appears_in_logs_debug_output_or_later_responses() {
+    no_secret_appears(TestApp::postgres().await).await
+}
+
+/// Runs on a current-thread runtime so that every task logs into this test's subscriber.
+async fn no_secret_appears(app: TestApp) {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let m = app.merchant().await;
+    let extra = app.services.create_key(&m.id, KeyKind::Secret, false).await.unwrap();
+    let created = app
+        .post(&m.sk, "/v1/payment_intents", json!({ "amount": 1000, "currency": "KRW", "merchant_order_id": "s", "order_name": "n", "customer_name": "c" }))
+        .await;
+    let client_secret = created.body["client_secret"].as_str().unwrap().to_owned();
+    let id = created.id();
+    app.approve(&m.sk, &id, "4242424242424242").await;
+    app.approve(&m.sk, &id, "4000000000000002").await;
+    app.post(&m.sk, "/v1/refunds", json!({ "payment_intent": id, "amount": 10 })).await;
+    app.get(&m.pk, "/v1/payment_intents").await;
+    app.get(&format!("{}0", m.sk), "/v1/payment_intents").await;
+    app.get(&m.live_sk.replace("sk_live", "sk_test"), "/v1/payment_intents").await;
+    app.services.revoke_key(&extra.record.id).await.unwrap();
+    app.get(extra.plain.value.expose(), "/v1/payment_intents").await;
+    app.services.sweep().await.unwrap();
+
+    let records = app.services.list_keys(&m.id).await.unwrap();
+    let mut secrets: Vec<String> = vec![m.sk.clone(), m.pk.clone(), m.live_sk.clone(), extra.plain.value.expose().to_owned(), client_secret.clone(), HASH_SECRET.to_owned()];
+    secrets.extend(records.iter().map(|r| r.key_hash.0.clone()));
+    // The random part alone must not leak either.
+    secrets.extend([&m.sk, &m.pk, &m.live_sk].iter().map(|k| k[8..].to_owned()));
+    secrets.push(client_secret.split("_secret_").nth(1).unwrap().to_owned());
+
+    let mut haystacks = vec![("logs", String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned())];
+    haystacks.push(("debug of an issued key", format!("{extra:?}")));
+    haystacks.push(("debug of key records", format!("{records:?}")));
+    let auth = app.services.authenticate(&m.sk).await.unwrap().unwrap();
+    haystacks.push(("debug of an authenticated key", format!("{auth:?}")));
+    haystacks.push(("debug of services' hasher", format!("{:?}", app.services.hasher)));
+    for path in [format!("/v1/payment_intents/{id}"), "/v1/payment_intents".into(), "/v1/transactions".into(), "/v1/refunds".into()] {
+        haystacks.push(("a later response", app.get(&m.sk, &path).await.raw));
+    }
+    let scope = Scope { merchant_id: m.id.clone(), livemode: false };
+    haystacks.push(("event payloads", format!("{:?}", app.store.events_for_object(&scope, &id).await.unwrap())));
+
+    assert!(haystacks[0].1.contains("payment"), "the log capture works: {}", haystacks[0].1.len());
+    for (what, text) in &haystacks {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret appears in {what}");
+        }
+    }
+}

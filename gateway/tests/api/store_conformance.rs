@@ -1,0 +1,190 @@
+//! The store conformance suite: the trait's promises, checked on both engines.
+
+use crate::helpers::{TestApp, START};
+use gateway::domain::intent::{parse_amount, IntentStatus, IntentTransition};
+use gateway::domain::refund::RefundOutcome;
+use gateway::domain::Scope;
+use gateway::ids::IdKind;
+use gateway::store::{IdempotencyBegin, IdempotencyScope, NewRefundRecord, RefundReservation, TransitionOutcome};
+use serde_json::json;
+
+crate::on_both_engines!(
+    a_transition_from_the_wrong_state_is_refused_with_the_current_state,
+    a_second_capture_of_one_intent_is_refused,
+    events_get_strictly_increasing_sequence_numbers_per_merchant,
+    idempotency_records_move_through_their_states,
+    refund_reservations_are_bounded_by_the_capture,
+    settling_a_refund_twice_changes_nothing,
+    the_ledger_and_the_event_log_are_append_only,
+    the_ledger_check_reports_each_broken_invariant,
+    an_api_key_expiry_only_moves_earlier,
+);
+
+fn scope(merchant: &str) -> Scope {
+    Scope { merchant_id: merchant.to_owned(), livemode: false }
+}
+
+async fn a_transition_from_the_wrong_state_is_refused_with_the_current_state(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.create_intent(&m.sk, json!({})).await;
+    let outcome = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartCapture, START, None).await.unwrap();
+    match outcome {
+        TransitionOutcome::Refused(current) => assert_eq!(current.status, IntentStatus::RequiresAction),
+        TransitionOutcome::Applied(_) => panic!("requires_action cannot start a capture"),
+    }
+    let missing = app.store.transition_intent(&scope(&m.id), "pi_000000000000000000000000", &IntentTransition::Expire, START, None).await;
+    assert!(matches!(missing, Err(gateway::store::StoreError::NotFound)));
+    // The deadline check: an intent past its expiry cannot start processing.
+    let late = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartProcessing { connector: "test_card".into() }, START, Some(START + 15 * 60_000)).await.unwrap();
+    assert!(matches!(late, TransitionOutcome::Refused(_)));
+}
+
+async fn a_second_capture_of_one_intent_is_refused(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.paid_intent(&m.sk, 1000).await;
+    let again = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::Capture { connector_ref: "x".into() }, START, None).await.unwrap();
+    assert!(matches!(again, TransitionOutcome::Refused(ref i) if i.status == IntentStatus::Succeeded));
+    // Even behind the state machine's back, the database holds at most one payment row per intent.
+    let dup = app
+        .exec_raw(&format!(
+            "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, amount, currency, customer_name, created_at, updated_at) \
+             VALUES ('txn_dup', '{}', false, 'payment', 'succeeded', '{id}', 1000, 'KRW', 'x', 0, 0)",
+            m.id
+        ))
+        .await;
+    assert!(dup.is_err(), "a second payment row must be refused by the database");
+    app.assert_ledger_balanced().await;
+}
+
+async fn events_get_strictly_increasing_sequence_numbers_per_merchant(app: TestApp) {
+    let a = app.merchant().await;
+    let b = app.merchant().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push((a.id.clone(), app.paid_intent(&a.sk, 100).await));
+        ids.push((b.id.clone(), app.create_intent(&b.sk, json!({})).await));
+    }
+    for merchant in [&a.id, &b.id] {
+        let mut seqs = Vec::new();
+        for (owner, id) in ids.iter().filter(|(o, _)| o == merchant) {
+            seqs.extend(app.store.events_for_object(&scope(owner), id).await.unwrap().iter().map(|e| e.sequence));
+        }
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seqs.len(), "no sequence number repeats");
+        assert_eq!(sorted.first(), Some(&1));
+        assert_eq!(sorted.last(), Some(&(seqs.len() as i64)), "no gaps within one merchant");
+    }
+}
+
+async fn idempotency_records_move_through_their_states(app: TestApp) {
+    let m = app.merchant().await;
+    let key = IdempotencyScope { merchant_id: m.id.clone(), livemode: false, method: "POST".into(), path: "/v1/x".into(), key: "k".into() };
+    let store = &app.store;
+    assert_eq!(store.idempotency_begin(&key, "fp", START, START + 1000).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(store.idempotency_begin(&key, "fp", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::InFlight);
+    assert_eq!(store.idempotency_begin(&key, "other", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::Mismatch);
+    // The lease ran out: exactly one retry takes the key over.
+    assert_eq!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::InFlight);
+    store.idempotency_complete(&key, 201, "{\"ok\":true}").await.unwrap();
+    assert_eq!(
+        store.idempotency_begin(&key, "fp", START + 5000, START + 6000).await.unwrap(),
+        IdempotencyBegin::Completed { status: 201, body: "{\"ok\":true}".into() }
+    );
+    store.idempotency_release(&key).await.unwrap();
+    assert!(matches!(store.idempotency_begin(&key, "fp", START, START).await.unwrap(), IdempotencyBegin::Completed { .. }), "release only forgets in-flight keys");
+    assert_eq!(store.idempotency_purge(START + 1).await.unwrap(), 1);
+    assert_eq!(store.idempotency_begin(&key, "fp", START, START + 1).await.unwrap(), IdempotencyBegin::Started);
+}
+
+fn refund(intent: &str, amount: i64, key: Option<&str>) -> NewRefundRecord {
+    NewRefundRecord {
+        id: IdKind::Refund.generate(),
+        payment_intent_id: intent.to_owned(),
+        amount: parse_amount(amount).unwrap(),
+        reason: None,
+        idempotency_key: key.map(str::to_owned),
+        created_at: START,
+    }
+}
+
+async fn refund_reservations_are_bounded_by_the_capture(app: TestApp) {
+    let m = app.merchant().await;
+    let s = scope(&m.id);
+    let paid = app.paid_intent(&m.sk, 1000).await;
+    let open = app.create_intent(&m.sk, json!({})).await;
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a"))).await.unwrap(), RefundReservation::Reserved { .. }));
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, None)).await.unwrap(), RefundReservation::ExceedsCaptured { available: 400 }));
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 999, Some("a"))).await.unwrap(), RefundReservation::Existing { .. }), "same key finds the first");
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&open, 1, None)).await.unwrap(), RefundReservation::NotRefundable(IntentStatus::RequiresAction)));
+    assert!(matches!(app.store.reserve_refund(&s, &refund("pi_000000000000000000000000", 1, None)).await.unwrap(), RefundReservation::IntentMissing));
+    let other = app.merchant().await;
+    assert!(matches!(app.store.reserve_refund(&scope(&other.id), &refund(&paid, 1, None)).await.unwrap(), RefundReservation::IntentMissing));
+}
+
+async fn settling_a_refund_twice_changes_nothing(app: TestApp) {
+    let m = app.merchant().await;
+    let s = scope(&m.id);
+    let paid = app.paid_intent(&m.sk, 1000).await;
+    let r = refund(&paid, 300, None);
+    app.store.reserve_refund(&s, &r).await.unwrap();
+    let ok = RefundOutcome::Succeeded { connector_ref: "ref".into() };
+    let first = app.store.complete_refund(&s, &r.id, &ok, START).await.unwrap();
+    let second = app.store.complete_refund(&s, &r.id, &RefundOutcome::Failed { code: "late".into() }, START).await.unwrap();
+    assert_eq!(first, second, "a settled refund stays as it was");
+    assert_eq!(app.store.get_intent(&s, &paid).await.unwrap().amount_refunded, 300);
+
+    let failing = refund(&paid, 700, None);
+    app.store.reserve_refund(&s, &failing).await.unwrap();
+    let failed = app.store.complete_refund(&s, &failing.id, &RefundOutcome::Failed { code: "processor_said_no".into() }, START).await.unwrap();
+    assert_eq!(failed.failure_code.as_deref(), Some("processor_said_no"));
+    assert_eq!(app.store.get_intent(&s, &paid).await.unwrap().amount_refunded, 300, "a failed refund releases its reservation");
+    app.assert_ledger_balanced().await;
+}
+
+async fn the_ledger_and_the_event_log_are_append_only(app: TestApp) {
+    let m = app.merchant().await;
+    app.paid_intent(&m.sk, 1000).await;
+    for sql in ["UPDATE ledger_postings SET amount = 0", "DELETE FROM ledger_postings", "UPDATE events SET type = 'x'", "DELETE FROM events"] {
+        let err = app.exec_raw(sql).await.expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    app.assert_ledger_balanced().await;
+}
+
+async fn the_ledger_check_reports_each_broken_invariant(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.paid_intent(&m.sk, 1000).await;
+    app.assert_ledger_balanced().await;
+    let txn: String = app.get(&m.sk, &format!("/v1/transactions?payment_intent={id}")).await.body["data"][0]["id"].as_str().unwrap().to_owned();
+    app.exec_raw(&format!(
+        "INSERT INTO ledger_postings (id, transaction_id, merchant_id, livemode, account, currency, amount, created_at) \
+         VALUES ('lp_bogus', '{txn}', '{}', false, 'merchant_payable', 'KRW', -5, 0)",
+        m.id
+    ))
+    .await
+    .unwrap();
+    app.exec_raw(&format!("UPDATE payment_intents SET amount_captured = 900 WHERE id = '{id}'")).await.unwrap();
+    let found: Vec<&str> = app.store.ledger_check().await.unwrap().iter().map(|v| v.invariant).collect::<Vec<_>>().into_iter().collect();
+    for invariant in [
+        "postings_sum_to_zero_per_currency",
+        "postings_sum_to_zero_per_transaction",
+        "captured_matches_transactions",
+        "merchant_payable_matches_net_capture",
+    ] {
+        assert!(found.contains(&invariant), "{invariant} not reported: {found:?}");
+    }
+}
+
+async fn an_api_key_expiry_only_moves_earlier(app: TestApp) {
+    let m = app.merchant().await;
+    let key = app.services.create_key(&m.id, gateway::domain::keys::KeyKind::Secret, false).await.unwrap();
+    let later = app.store.expire_api_key(&key.record.id, START + 10_000).await.unwrap();
+    assert_eq!(later.expires_at, Some(START + 10_000));
+    let sooner = app.store.expire_api_key(&key.record.id, START + 5_000).await.unwrap();
+    assert_eq!(sooner.expires_at, Some(START + 5_000));
+    let not_later = app.store.expire_api_key(&key.record.id, START + 50_000).await.unwrap();
+    assert_eq!(not_later.expires_at, Some(START + 5_000));
+}
