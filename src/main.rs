@@ -125,20 +125,17 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
-    let store = gateway::store::connect(&config.database_url).await.context("opening the database")?;
-    let services = Arc::new(Services::new(
-        store,
-        Arc::new(SystemClock),
-        KeyHasher::new(config.key_hash_secret.clone()),
-        config.public_url.clone(),
-    ));
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config, services).await,
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        return serve(config).await;
+    }
+    let services = open(&config).await?;
+    match command {
+        Command::Serve | Command::Openapi => Ok(()),
         Command::Migrate => {
             println!("migrations applied ({})", services.store.engine());
             Ok(())
         }
-        Command::Openapi => Ok(()),
         Command::Merchant(MerchantCommand::Create { name }) => {
             let (merchant, keys) = services.create_merchant(&name).await?;
             println!("merchant {} ({})", merchant.id, merchant.name);
@@ -210,9 +207,27 @@ fn print_record(k: &ApiKeyRecord) {
     println!("{}\t{}\t{}\t{}\t{}", k.id, k.kind.as_str(), mode, k.display_prefix, state);
 }
 
-async fn serve(config: Config, services: Arc<Services>) -> anyhow::Result<()> {
-    let first_run = services.store.list_merchants().await?.is_empty();
+async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
+    let store = gateway::store::connect(&config.database_url).await.context("opening the database")?;
+    Ok(Arc::new(Services::new(
+        store,
+        Arc::new(SystemClock),
+        KeyHasher::new(config.key_hash_secret.clone()),
+        config.public_url.clone(),
+    )))
+}
+
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let bound = listener.local_addr()?;
+    if config.public_url == format!("http://{}", config.bind) {
+        // The default public URL follows the address actually bound (port 0 picks a free one).
+        config.public_url = format!("http://{bound}");
+    }
+    let services = open(&config).await?;
+    // Only the embedded default (one process) bootstraps a demo merchant: replicas on a shared
+    // PostgreSQL would race to create one each. There, use `paygate merchant create`.
+    let first_run = services.store.engine() == "sqlite" && services.store.list_merchants().await?.is_empty();
     println!("Paygate is running ({} store)", services.store.engine());
     println!("  API base URL  {}/v1", config.public_url);
     println!("  API docs      {}/docs", config.public_url);
@@ -222,8 +237,10 @@ async fn serve(config: Config, services: Arc<Services>) -> anyhow::Result<()> {
         println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);
         print_keys(&keys);
         println!("  Keep the secret key now: only its hash is stored. More keys: `paygate key create --merchant {}`", merchant.id);
-    } else {
+    } else if services.store.engine() == "sqlite" {
         println!("  Test keys were printed on first run; make new ones with `paygate key create --merchant <id>` (see `paygate merchant list`).");
+    } else {
+        println!("  Create merchants and keys with `paygate merchant create --name <name>` and `paygate key create`.");
     }
     let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
     axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(shutdown_signal()).await?;

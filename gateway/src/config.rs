@@ -56,9 +56,10 @@ impl Config {
             None => FileConfig::default(),
         };
         let bind_text = env("PAYGATE_BIND").or(file_config.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text
-            .parse()
-            .map_err(|_| ConfigError::Invalid(format!("bind address `{bind_text}` is not host:port")))?;
+        let bind: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(bind_text.as_str())
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| ConfigError::Invalid(format!("bind address `{bind_text}` is not host:port")))?;
         let public_url = env("PAYGATE_PUBLIC_URL")
             .or(file_config.public_url)
             .unwrap_or_else(|| format!("http://{bind}"))
@@ -68,6 +69,10 @@ impl Config {
             return Err(ConfigError::Invalid(format!("public_url `{public_url}` must start with http:// or https://")));
         }
         let database_url = env("DATABASE_URL").or(file_config.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|scheme| database_url.starts_with(scheme)) {
+            let scheme = database_url.split(':').next().unwrap_or_default();
+            return Err(ConfigError::Invalid(format!("DATABASE_URL scheme `{scheme}` is not supported: use sqlite: or postgres://")));
+        }
         let key_hash_secret = match env("PAYGATE_KEY_HASH_SECRET").or(file_config.key_hash_secret) {
             Some(s) if s.len() >= 32 => Secret::new(s),
             Some(_) => return Err(ConfigError::Invalid("key_hash_secret must be at least 32 characters".into())),
@@ -135,6 +140,22 @@ mod tests {
         assert_eq!(config.public_url, "https://pay.example.com");
         assert_eq!(config.database_url, db);
         assert!(dir.path().join("key-hash-secret").exists());
+    }
+
+    #[test]
+    fn an_unsupported_database_scheme_is_named() {
+        let env: HashMap<&str, String> = [("DATABASE_URL", "mysql://x".to_string())].into();
+        let err = Config::from_sources(None, |k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("`mysql` is not supported"), "{err}");
+    }
+
+    #[test]
+    fn a_host_name_is_accepted_as_bind_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/x.db", dir.path().display());
+        let env: HashMap<&str, String> = [("DATABASE_URL", db), ("PAYGATE_BIND", "localhost:8080".to_string())].into();
+        let config = Config::from_sources(None, |k| env.get(k).cloned()).unwrap();
+        assert!(config.bind.ip().is_loopback());
     }
 
     #[test]

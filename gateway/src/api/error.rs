@@ -94,6 +94,12 @@ impl From<ServiceError> for ApiError {
                     format!("A refund of {requested} exceeds the {available} still refundable.")
                 },
             ),
+            IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used for another refund.",
+            )
+            .with_param("Idempotency-Key"),
             TestModeOnly => ApiError::new(StatusCode::FORBIDDEN, "test_mode_only", "Test helpers need a test-mode secret key."),
             Connector(err) => {
                 tracing::error!(error = %err, "connector error");

@@ -41,6 +41,8 @@ pub enum ServiceError {
     AmountMismatch { expected: i64, given: i64 },
     #[error("refund of {requested} exceeds the {available} still refundable")]
     RefundExceedsCaptured { requested: i64, available: i64 },
+    #[error("the idempotency key belongs to another request")]
+    IdempotencyKeyReused,
     #[error("this operation is only available with test-mode keys")]
     TestModeOnly,
     #[error("connector: {0}")]

@@ -44,6 +44,7 @@ impl Services {
             RefundReservation::Reserved { refund, connector, connector_ref }
             | RefundReservation::Existing { refund, connector, connector_ref } => (refund, connector, connector_ref),
             RefundReservation::IntentMissing => return Err(ServiceError::NotFound("payment_intent")),
+            RefundReservation::KeyReused => return Err(ServiceError::IdempotencyKeyReused),
             RefundReservation::NotRefundable(current) => return Err(ServiceError::InvalidState { action: "refund", current }),
             RefundReservation::ExceedsCaptured { available } => {
                 return Err(ServiceError::RefundExceedsCaptured { requested: amount.minor_units(), available })

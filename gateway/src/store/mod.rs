@@ -80,8 +80,10 @@ pub struct NewRefundRecord {
 pub enum RefundReservation {
     /// The amount is reserved on the intent and a pending refund exists.
     Reserved { refund: Refund, connector: String, connector_ref: String },
-    /// A refund with this idempotency key already exists.
+    /// A refund with this idempotency key already exists for this intent.
     Existing { refund: Refund, connector: String, connector_ref: String },
+    /// The idempotency key already belongs to a refund of another intent or amount.
+    KeyReused,
     IntentMissing,
     NotRefundable(IntentStatus),
     ExceedsCaptured { available: i64 },

@@ -192,11 +192,20 @@ macro_rules! sql_store {
                 Ok(Some((refund, connector.unwrap_or_default(), connector_ref.unwrap_or_default())))
             }
 
+            /// A refund found by idempotency key answers the retry only if it is the same request.
+            fn existing_refund((refund, connector, connector_ref): (Refund, String, String), new: &NewRefundRecord) -> RefundReservation {
+                if refund.payment_intent == new.payment_intent_id && refund.amount == new.amount.minor_units() {
+                    RefundReservation::Existing { refund, connector, connector_ref }
+                } else {
+                    RefundReservation::KeyReused
+                }
+            }
+
             async fn try_reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError> {
                 let mut tx = self.begin_write().await?;
                 if let Some(key) = &new.idempotency_key {
-                    if let Some((refund, connector, connector_ref)) = Self::refund_by_key(&mut tx, scope, key).await? {
-                        return Ok(RefundReservation::Existing { refund, connector, connector_ref });
+                    if let Some(found) = Self::refund_by_key(&mut tx, scope, key).await? {
+                        return Ok(Self::existing_refund(found, new));
                     }
                 }
                 let amount = new.amount.minor_units();
@@ -562,7 +571,7 @@ macro_rules! sql_store {
                         let mut tx = self.begin_write().await?;
                         let key = new.idempotency_key.as_deref().unwrap_or_default();
                         match Self::refund_by_key(&mut tx, scope, key).await? {
-                            Some((refund, connector, connector_ref)) => Ok(RefundReservation::Existing { refund, connector, connector_ref }),
+                            Some(found) => Ok(Self::existing_refund(found, new)),
                             None => Err(StoreError::Database(e)),
                         }
                     }

@@ -21,6 +21,7 @@ crate::on_both_engines!(
     a_retry_after_a_crash_mid_refund_does_not_refund_twice,
     a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep,
     a_bad_idempotency_key_is_refused,
+    a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purged,
 );
 
 fn intent_body() -> serde_json::Value {
@@ -230,4 +231,28 @@ async fn a_bad_idempotency_key_is_refused(app: TestApp) {
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
+}
+
+async fn a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purged(app: TestApp) {
+    let m = app.merchant().await;
+    let first = app.paid_intent(&m.sk, 5000).await;
+    let second = app.paid_intent(&m.sk, 5000).await;
+    let r1 = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": first, "amount": 1000 }), Some("rk-1")).await;
+    assert_eq!(r1.status, StatusCode::CREATED);
+    app.clock.advance_minutes(49 * 60);
+    assert_eq!(app.services.sweep().await.unwrap().purged_idempotency_keys, 1);
+
+    // The same refund asked again still finds the first one: nothing is refunded twice.
+    let same = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": first, "amount": 1000 }), Some("rk-1")).await;
+    assert_eq!(same.status, StatusCode::CREATED, "{}", same.raw);
+    assert_eq!(same.id(), r1.id());
+
+    app.clock.advance_minutes(49 * 60);
+    app.services.sweep().await.unwrap();
+    let other = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": second, "amount": 3000 }), Some("rk-1")).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", other.raw);
+    assert_eq!(other.code(), "idempotency_key_reused");
+    assert_eq!(app.get(&m.sk, &format!("/v1/payment_intents/{second}")).await.body["amount_refunded"], 0);
+    assert_eq!(app.test_card.view(&first).refunded, 1000);
+    app.assert_ledger_balanced().await;
 }

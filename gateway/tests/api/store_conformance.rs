@@ -117,7 +117,8 @@ async fn refund_reservations_are_bounded_by_the_capture(app: TestApp) {
     let open = app.create_intent(&m.sk, json!({})).await;
     assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a"))).await.unwrap(), RefundReservation::Reserved { .. }));
     assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, None)).await.unwrap(), RefundReservation::ExceedsCaptured { available: 400 }));
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 999, Some("a"))).await.unwrap(), RefundReservation::Existing { .. }), "same key finds the first");
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a"))).await.unwrap(), RefundReservation::Existing { .. }), "same key finds the first");
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 999, Some("a"))).await.unwrap(), RefundReservation::KeyReused), "same key, other amount");
     assert!(matches!(app.store.reserve_refund(&s, &refund(&open, 1, None)).await.unwrap(), RefundReservation::NotRefundable(IntentStatus::RequiresAction)));
     assert!(matches!(app.store.reserve_refund(&s, &refund("pi_000000000000000000000000", 1, None)).await.unwrap(), RefundReservation::IntentMissing));
     let other = app.merchant().await;

@@ -1,0 +1,161 @@
+//! The binary as an operator and a newcomer use it: the first run prints working keys and URLs,
+//! keys are managed from the CLI, the ledger check runs, SIGTERM stops the server cleanly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn paygate(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygate"));
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("PAYGATE_KEY_HASH_SECRET")
+        .env_remove("PAYGATE_PUBLIC_URL")
+        .env_remove("PAYGATE_CONFIG")
+        .env("PAYGATE_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = paygate(dir).args(args).output().expect("paygate runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// One HTTP/1.1 request over a real socket; returns the status code and body.
+fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+/// The first word starting with `prefix`, up to the first character that is not a letter, digit or `_`
+/// (or, for URLs, up to whitespace).
+fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
+    let start = text.find(prefix).unwrap_or_else(|| panic!("`{prefix}` in:\n{text}"));
+    let rest = &text[start..];
+    let url = prefix.starts_with("http");
+    let end = rest.find(|c: char| if url { c.is_whitespace() } else { !(c.is_ascii_alphanumeric() || c == '_') });
+    &rest[..end.unwrap_or(rest.len())]
+}
+
+/// Kills the server if the test panics before stopping it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_first_run_prints_urls_and_keys_that_work_and_sigterm_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server(paygate(dir.path()).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("serve starts"));
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while !printed.contains("Keep the secret key") {
+        let line = lines.next().expect("serve keeps printing").unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert!(printed.contains("/docs"), "{printed}");
+    let base = field(&printed, "http://");
+    let addr = base.trim_start_matches("http://").trim_end_matches("/v1").to_owned();
+    let sk = field(&printed, "sk_test_").to_owned();
+    let pk = field(&printed, "pk_test_").to_owned();
+    assert_eq!(sk.len(), "sk_test_".len() + 64);
+
+    let (status, body) = http(&addr, "POST", "/v1/payment_intents", &sk, r#"{"amount":12000,"currency":"KRW","merchant_order_id":"o-1","order_name":"Coffee","customer_name":"Kim"}"#);
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = http(&addr, "POST", &format!("/v1/test_helpers/payment_intents/{id}/approve"), &sk, "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"status\":\"succeeded\""), "{body}");
+    assert_eq!(http(&addr, "GET", "/v1/payment_intents", &pk, "").0, 403, "a publishable key cannot use the secret API");
+
+    // The keys were shown once: only hashes are in the database file.
+    let mut db = Vec::new();
+    for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "db" && e != "db-wal") {
+            continue;
+        }
+        db.extend(std::fs::read(path).unwrap());
+    }
+    let db = String::from_utf8_lossy(&db);
+    assert!(db.contains("key_"), "the database was read");
+    assert!(!db.contains(&sk[8..]) && !db.contains(&pk[8..]), "no plaintext key is stored");
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "graceful exit on SIGTERM: {status:?}");
+
+    // A second run does not print keys again.
+    let (ok, listed) = run(dir.path(), &["merchant", "list"]);
+    assert!(ok && listed.contains("Demo Shop"), "{listed}");
+}
+
+#[test]
+fn keys_are_created_rolled_and_revoked_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = run(dir.path(), &["merchant", "create", "--name", "Corner Shop"]);
+    assert!(ok, "{out}");
+    let merchant = field(&out, "mer_").to_owned();
+    assert!(out.contains("sk_test_") && out.contains("pk_test_"));
+
+    let (ok, out) = run(dir.path(), &["key", "create", "--merchant", &merchant, "--kind", "secret", "--mode", "live"]);
+    assert!(ok, "{out}");
+    let live = field(&out, "sk_live_").to_owned();
+    let live_id = field(&out, "key_").to_owned();
+
+    let (ok, out) = run(dir.path(), &["key", "roll", "--key", &live_id, "--expires-in", "2h"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("sk_live_") && !out.contains(&live), "a new key, and never the old plaintext: {out}");
+    assert!(out.contains("expires"), "{out}");
+
+    let (ok, out) = run(dir.path(), &["key", "revoke", "--key", &live_id]);
+    assert!(ok && out.contains("revoked"), "{out}");
+    let (ok, out) = run(dir.path(), &["key", "list", "--merchant", &merchant]);
+    assert!(ok, "{out}");
+    assert_eq!(out.lines().count(), 4, "pk_test, sk_test, the revoked sk_live and its replacement: {out}");
+    assert!(!out.contains(&live[8..]), "lists show display prefixes only");
+
+    let (ok, out) = run(dir.path(), &["key", "roll", "--key", "key_000000000000000000000000"]);
+    assert!(!ok && out.contains("no such api_key"), "{out}");
+    let (ok, out) = run(dir.path(), &["key", "roll", "--key", &live_id, "--expires-in", "soon"]);
+    assert!(!ok && out.contains("duration"), "{out}");
+
+    let (ok, out) = run(dir.path(), &["ledger", "check"]);
+    assert!(ok && out.contains("ledger ok"), "{out}");
+    let (ok, out) = run(dir.path(), &["migrate"]);
+    assert!(ok && out.contains("sqlite"), "{out}");
+}
+
+#[test]
+fn a_config_file_is_read_and_the_environment_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paygate.toml"), "database_url = \"sqlite://from-file/x.db\"\n").unwrap();
+    let (ok, out) = run(dir.path(), &["migrate"]);
+    assert!(ok, "{out}");
+    assert!(dir.path().join("from-file/x.db").exists());
+    let out = paygate(dir.path()).env("DATABASE_URL", "sqlite://from-env/y.db").arg("migrate").output().unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("from-env/y.db").exists());
+    std::fs::write(dir.path().join("paygate.toml"), "databse_url = 1\n").unwrap();
+    let (ok, out) = run(dir.path(), &["migrate"]);
+    assert!(!ok && out.contains("paygate.toml"), "a bad config file is refused with its name: {out}");
+}
