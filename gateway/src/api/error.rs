@@ -101,10 +101,6 @@ impl From<ServiceError> for ApiError {
             )
             .with_param("Idempotency-Key"),
             TestModeOnly => ApiError::new(StatusCode::FORBIDDEN, "test_mode_only", "Test helpers need a test-mode secret key."),
-            Connector(err) => {
-                tracing::error!(error = %err, "connector error");
-                ApiError::new(StatusCode::BAD_GATEWAY, "processor_error", "The payment processor could not complete the request.")
-            }
             ConnectorMissing(name) => {
                 tracing::error!(connector = %name, "connector not configured");
                 ApiError::internal()

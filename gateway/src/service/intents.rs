@@ -30,19 +30,12 @@ impl Services {
         let approval_code = random_base62(32);
         let record = NewIntentRecord {
             scope: scope.clone(),
-            amount: new.amount,
-            currency: new.currency,
-            merchant_order_id: new.merchant_order_id,
-            order_name: new.order_name,
-            customer_name: new.customer_name,
-            customer_email: new.customer_email,
-            confirm_mode: new.confirm_mode,
-            metadata: new.metadata,
             client_secret_hash: self.hasher.hash(client_secret.expose()).0,
             approval_url: format!("{}/p/{approval_code}", self.public_url.trim_end_matches('/')),
             approval_code,
             created_at: now,
             expires_at: now + new.expires_in_minutes * 60_000,
+            intent: new,
             id,
         };
         let intent = self.store.create_intent(&record).await?;

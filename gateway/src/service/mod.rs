@@ -11,7 +11,7 @@ pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
 pub use sweep::SweepReport;
 
 use crate::clock::Clock;
-use crate::connector::{ConnectorError, Connectors};
+use crate::connector::Connectors;
 use crate::domain::intent::IntentStatus;
 use crate::domain::keys::KeyHasher;
 use crate::domain::ValidationError;
@@ -45,8 +45,6 @@ pub enum ServiceError {
     IdempotencyKeyReused,
     #[error("this operation is only available with test-mode keys")]
     TestModeOnly,
-    #[error("connector: {0}")]
-    Connector(#[from] ConnectorError),
     #[error("connector {0} is not configured")]
     ConnectorMissing(String),
     #[error("store: {0}")]

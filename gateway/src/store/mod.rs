@@ -12,15 +12,14 @@ pub use sqlite::SqliteStore;
 
 use crate::clock::Millis;
 use crate::domain::event::Event;
-use crate::domain::intent::{ConfirmMode, IntentStatus, IntentTransition, PaymentIntent};
+use crate::domain::intent::{IntentStatus, IntentTransition, NewIntent, PaymentIntent};
 use crate::domain::keys::{ApiKeyRecord, KeyHash};
 use crate::domain::merchant::Merchant;
-use crate::domain::money::{Amount, Currency};
+use crate::domain::money::Amount;
 use crate::domain::refund::{Refund, RefundOutcome};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::domain::Scope;
 use async_trait::async_trait;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,19 +36,12 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
-/// Everything a new intent row holds.
+/// Everything a new intent row holds: the validated request and what the service derived.
 #[derive(Debug, Clone)]
 pub struct NewIntentRecord {
     pub id: String,
     pub scope: Scope,
-    pub amount: Amount,
-    pub currency: Currency,
-    pub merchant_order_id: String,
-    pub order_name: String,
-    pub customer_name: String,
-    pub customer_email: Option<String>,
-    pub confirm_mode: ConfirmMode,
-    pub metadata: BTreeMap<String, String>,
+    pub intent: NewIntent,
     pub client_secret_hash: String,
     pub approval_code: String,
     pub approval_url: String,

@@ -52,6 +52,24 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            /// One object by id, only within `scope` (another merchant's or mode's id is not found).
+            async fn scoped<R, T>(&self, columns: &str, table: &str, scope: &Scope, id: &str) -> Result<T, StoreError>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                T: TryFrom<R, Error = StoreError>,
+            {
+                let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
+                sqlx::query_as::<_, R>(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(self.read_pool())
+                    .await?
+                    .map(T::try_from)
+                    .transpose()?
+                    .ok_or(StoreError::NotFound)
+            }
+
             /// Appends one event with the merchant's next sequence number.
             async fn append_event(
                 tx: &mut Tx,
@@ -382,7 +400,8 @@ macro_rules! sql_store {
 
             async fn create_intent(&self, n: &NewIntentRecord) -> Result<PaymentIntent, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let metadata = serde_json::to_string(&n.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let i = &n.intent;
+                let metadata = serde_json::to_string(&i.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let sql = format!(
                     "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, merchant_order_id, \
                      order_name, customer_name, customer_email, confirm_mode, metadata, client_secret_hash, approval_code, \
@@ -394,13 +413,13 @@ macro_rules! sql_store {
                     .bind(&n.id)
                     .bind(&n.scope.merchant_id)
                     .bind(n.scope.livemode)
-                    .bind(n.amount.minor_units())
-                    .bind(n.currency.code())
-                    .bind(&n.merchant_order_id)
-                    .bind(&n.order_name)
-                    .bind(&n.customer_name)
-                    .bind(&n.customer_email)
-                    .bind(n.confirm_mode.as_str())
+                    .bind(i.amount.minor_units())
+                    .bind(i.currency.code())
+                    .bind(&i.merchant_order_id)
+                    .bind(&i.order_name)
+                    .bind(&i.customer_name)
+                    .bind(&i.customer_email)
+                    .bind(i.confirm_mode.as_str())
                     .bind(metadata)
                     .bind(&n.client_secret_hash)
                     .bind(&n.approval_code)
@@ -417,16 +436,7 @@ macro_rules! sql_store {
             }
 
             async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, StoreError> {
-                let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
-                sqlx::query_as::<_, IntentRow>(&sql)
-                    .bind(id)
-                    .bind(&scope.merchant_id)
-                    .bind(scope.livemode)
-                    .fetch_optional(self.read_pool())
-                    .await?
-                    .map(PaymentIntent::try_from)
-                    .transpose()?
-                    .ok_or(StoreError::NotFound)
+                self.scoped::<IntentRow, PaymentIntent>(INTENT_COLUMNS, "payment_intents", scope, id).await
             }
 
             async fn list_intents(&self, scope: &Scope, f: &IntentFilter, page: &Page) -> Result<Vec<PaymentIntent>, StoreError> {
@@ -647,39 +657,23 @@ macro_rules! sql_store {
             }
 
             async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, StoreError> {
-                let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
-                sqlx::query_as::<_, RefundRow>(&sql)
-                    .bind(id)
-                    .bind(&scope.merchant_id)
-                    .bind(scope.livemode)
-                    .fetch_optional(self.read_pool())
-                    .await?
-                    .map(Refund::try_from)
-                    .transpose()?
-                    .ok_or(StoreError::NotFound)
+                self.scoped::<RefundRow, Refund>(REFUND_COLUMNS, "refunds", scope, id).await
             }
 
             async fn pending_refunds(&self, created_before: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError> {
-                let rows: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT merchant_id, id FROM refunds WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2",
+                let rows: Vec<(String, bool, String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT r.merchant_id, r.livemode, r.id, i.connector, i.connector_ref \
+                     FROM refunds r JOIN payment_intents i ON i.id = r.payment_intent_id \
+                     WHERE r.status = 'pending' AND r.created_at < $1 ORDER BY r.created_at LIMIT $2",
                 )
                 .bind(created_before)
                 .bind(i64::from(limit))
                 .fetch_all(self.read_pool())
                 .await?;
                 let mut out = Vec::with_capacity(rows.len());
-                for (merchant_id, id) in rows {
-                    let livemode: bool = sqlx::query_scalar("SELECT livemode FROM refunds WHERE id = $1")
-                        .bind(&id)
-                        .fetch_one(self.read_pool())
-                        .await?;
+                for (merchant_id, livemode, id, connector, connector_ref) in rows {
                     let scope = Scope { merchant_id, livemode };
                     let refund = self.get_refund(&scope, &id).await?;
-                    let (connector, connector_ref): (Option<String>, Option<String>) =
-                        sqlx::query_as("SELECT connector, connector_ref FROM payment_intents WHERE id = $1")
-                            .bind(&refund.payment_intent)
-                            .fetch_one(self.read_pool())
-                            .await?;
                     out.push((scope, refund, connector.unwrap_or_default(), connector_ref.unwrap_or_default()));
                 }
                 Ok(out)
