@@ -100,15 +100,19 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 30m, 24h or 7d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("`{text}` is not a duration like 30m, 24h or 7d")),
+    let refuse = || format!("`{text}` is not a duration like 30m, 24h or 7d (at most 3650d)");
+    let n: u64 = number.parse().map_err(|_| refuse())?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(refuse()),
     };
-    Ok(Duration::from_secs(secs))
+    match n.checked_mul(unit_secs) {
+        Some(secs) if secs <= 3650 * 86_400 => Ok(Duration::from_secs(secs)),
+        _ => Err(refuse()),
+    }
 }
 
 #[tokio::main]

@@ -19,14 +19,14 @@ pub struct Config {
     pub sweep_interval_secs: u64,
 }
 
-/// The TOML file's shape: every field optional.
-#[derive(Debug, Default, Deserialize)]
+/// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     bind: Option<String>,
     public_url: Option<String>,
     database_url: Option<String>,
-    key_hash_secret: Option<String>,
+    key_hash_secret: Option<Secret>,
     sweep_interval_secs: Option<u64>,
 }
 
@@ -34,8 +34,10 @@ struct FileConfig {
 pub enum ConfigError {
     #[error("cannot read config file {0}: {1}")]
     Read(PathBuf, std::io::Error),
+    /// Only the parser's message and position: its full text would quote the offending line,
+    /// which may hold the hashing secret.
     #[error("config file {0} is not valid: {1}")]
-    Parse(PathBuf, toml::de::Error),
+    Parse(PathBuf, String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -73,8 +75,8 @@ impl Config {
             let scheme = database_url.split(':').next().unwrap_or_default();
             return Err(ConfigError::Invalid(format!("DATABASE_URL scheme `{scheme}` is not supported: use sqlite: or postgres://")));
         }
-        let key_hash_secret = match env("PAYGATE_KEY_HASH_SECRET").or(file_config.key_hash_secret) {
-            Some(s) if s.len() >= 32 => Secret::new(s),
+        let key_hash_secret = match env("PAYGATE_KEY_HASH_SECRET").map(Secret::new).or(file_config.key_hash_secret) {
+            Some(s) if s.expose().len() >= 32 => s,
             Some(_) => return Err(ConfigError::Invalid("key_hash_secret must be at least 32 characters".into())),
             None if database_url.starts_with("sqlite:") => embedded_secret(&database_url)?,
             None => {
@@ -95,7 +97,11 @@ impl Config {
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))
+    toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        let position = at.map(|line| format!(" (line {line})")).unwrap_or_default();
+        ConfigError::Parse(path.into(), format!("{}{position}", e.message()))
+    })
 }
 
 /// The embedded default keeps its hashing secret in a file beside the SQLite database, created
@@ -156,6 +162,16 @@ mod tests {
         let env: HashMap<&str, String> = [("DATABASE_URL", db), ("PAYGATE_BIND", "localhost:8080".to_string())].into();
         let config = Config::from_sources(None, |k| env.get(k).cloned()).unwrap();
         assert!(config.bind.ip().is_loopback());
+    }
+
+    #[test]
+    fn a_bad_config_file_is_reported_without_quoting_its_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paygate.toml");
+        std::fs::write(&file, "key_hash_secret = \"do-not-print-me-do-not-print-me-1234\"\nbind = = 3\n").unwrap();
+        let err = Config::from_sources(Some(&file), |_| None).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("do-not-print-me"), "{err}");
     }
 
     #[test]

@@ -28,3 +28,9 @@ impl fmt::Display for Secret {
         f.write_str("[REDACTED]")
     }
 }
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}

@@ -33,10 +33,11 @@ CREATE TABLE payment_intents (
     merchant_order_id TEXT NOT NULL,
     order_name TEXT NOT NULL,
     customer_name TEXT NOT NULL,
+    -- lower-cased in Rust (Unicode), so name search behaves the same on both engines
+    customer_name_search TEXT NOT NULL,
     customer_email TEXT,
     confirm_mode TEXT NOT NULL,
     metadata TEXT NOT NULL,
-    client_secret_hash TEXT NOT NULL,
     approval_code TEXT NOT NULL UNIQUE,
     approval_url TEXT NOT NULL,
     connector TEXT,
@@ -54,6 +55,7 @@ CREATE TABLE payment_intents (
 );
 CREATE INDEX payment_intents_list ON payment_intents (merchant_id, livemode, created_at, id);
 CREATE INDEX payment_intents_due ON payment_intents (status, expires_at);
+CREATE INDEX payment_intents_stale ON payment_intents (status, updated_at);
 
 CREATE TABLE refunds (
     id TEXT PRIMARY KEY,
@@ -86,6 +88,7 @@ CREATE TABLE transactions (
     amount BIGINT NOT NULL,
     currency TEXT NOT NULL,
     customer_name TEXT NOT NULL,
+    customer_name_search TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -130,6 +133,8 @@ CREATE TABLE idempotency_keys (
     state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
     response_status BIGINT,
     response_body TEXT,
+    -- who holds the key now: only that request may complete or release it
+    lease_token TEXT NOT NULL,
     locked_until BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (merchant_id, livemode, method, path, key)

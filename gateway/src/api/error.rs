@@ -109,6 +109,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %err, "store error");
                 ApiError::internal()
             }
+            Internal(err) => {
+                tracing::error!(error = %err, "internal error");
+                ApiError::internal()
+            }
         }
     }
 }

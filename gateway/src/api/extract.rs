@@ -106,6 +106,33 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
+/// The `{id}` of a path, whatever bytes it holds; its shape is checked by [`object_id`].
+pub struct IdParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| IdParam(id))
+            .map_err(|_| ApiError::bad_request("invalid_id", "id", "The id in the path is not valid UTF-8 text."))
+    }
+}
+
+/// A free-text search parameter: at most 100 characters, no control characters.
+pub fn search_text(param: &'static str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    if value.chars().count() > 100 || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "parameter_invalid",
+            param,
+            format!("{param} must be at most 100 characters, without control characters."),
+        ));
+    }
+    Ok(Some(value))
+}
+
 /// Checks a path id's shape before any lookup.
 pub fn object_id(kind: IdKind, id: &str, param: &'static str) -> Result<(), ApiError> {
     if kind.is_well_formed(id) {

@@ -1,13 +1,13 @@
 //! `/v1/payment_intents`: create, retrieve, list, cancel, confirm.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, JsonBody, MerchantAuth, QueryParams};
+use super::extract::{object_id, search_text, IdParam, JsonBody, MerchantAuth, QueryParams};
 use super::pagination::{list_response, page, time_param};
 use crate::domain::intent::{ConfirmMode, IntentStatus, NewIntent, NewIntentInput, PaymentIntent};
 use crate::ids::IdKind;
 use crate::service::Services;
 use crate::store::IntentFilter;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,7 @@ pub async fn create(
     responses((status = 200, body = PaymentIntent), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;
     Ok(Json(services.get_intent(auth.scope(), &id).await?))
 }
@@ -129,7 +129,7 @@ pub async fn list(
         .transpose()?;
     let filter = IntentFilter {
         status,
-        customer_name: q.customer_name.filter(|n| !n.is_empty()),
+        customer_name: search_text("customer_name", q.customer_name)?,
         created_gte: time_param("created_gte", q.created_gte.as_deref())?,
         created_lt: time_param("created_lt", q.created_lt.as_deref())?,
     };
@@ -154,7 +154,7 @@ pub struct CancelPaymentIntentRequest {
 pub async fn cancel(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
-    Path(id): Path<String>,
+    IdParam(id): IdParam,
     JsonBody(req): JsonBody<CancelPaymentIntentRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;
@@ -188,7 +188,7 @@ pub struct ConfirmPaymentIntentRequest {
 pub async fn confirm(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
-    Path(id): Path<String>,
+    IdParam(id): IdParam,
     JsonBody(req): JsonBody<ConfirmPaymentIntentRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;

@@ -82,7 +82,7 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
     let fingerprint = hex::encode(Sha256::digest(&bytes));
     let now = services.clock.now();
     let begun = services.store.idempotency_begin(&scope, &fingerprint, now, now + IDEMPOTENCY_LEASE_MS).await;
-    match begun {
+    let lease = match begun {
         Err(e) => return ApiError::from(crate::service::ServiceError::from(e)).into_response(),
         Ok(IdempotencyBegin::Mismatch) => {
             return ApiError::new(
@@ -102,9 +102,9 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
             .with_param("Idempotency-Key")
             .into_response()
         }
-        Ok(IdempotencyBegin::Completed { status, body }) => return replay(status, body),
-        Ok(IdempotencyBegin::Started) => {}
-    }
+        Ok(IdempotencyBegin::Completed { status, body }) => return replay(&services, status, body),
+        Ok(IdempotencyBegin::Started { lease }) => lease,
+    };
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(IdempotencyKey(key));
     let response = next.run(req).await;
@@ -113,15 +113,16 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not buffer response for idempotency");
-            let _ = services.store.idempotency_release(&scope).await;
+            let _ = services.store.idempotency_release(&scope, &lease).await;
             return ApiError::internal().into_response();
         }
     };
     let saved = if parts.status.is_server_error() {
         // Nothing is promised for a failed attempt: let a retry run again.
-        services.store.idempotency_release(&scope).await
+        services.store.idempotency_release(&scope, &lease).await
     } else {
-        services.store.idempotency_complete(&scope, parts.status.as_u16(), &String::from_utf8_lossy(&bytes)).await
+        let text = String::from_utf8_lossy(&bytes);
+        services.store.idempotency_complete(&scope, &lease, parts.status.as_u16(), &without_client_secret(&text)).await
     };
     if let Err(e) = saved {
         tracing::error!(error = %e, "could not save idempotent response");
@@ -129,9 +130,35 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn replay(status: u16, body: String) -> Response {
+/// Stands in a saved response for the client secret, which is never stored; a replay derives it
+/// again from the intent id.
+const CLIENT_SECRET_MARK: &str = "\"client_secret\":\"(derived on replay)\"";
+
+fn without_client_secret(body: &str) -> String {
+    let value: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    match value.as_ref().and_then(|v| v["client_secret"].as_str()) {
+        Some(secret) => body.replace(&format!("\"client_secret\":\"{secret}\""), CLIENT_SECRET_MARK),
+        None => body.to_owned(),
+    }
+}
+
+fn with_client_secret(services: &Services, body: String) -> String {
+    if !body.contains(CLIENT_SECRET_MARK) {
+        return body;
+    }
+    let value: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    match value.as_ref().and_then(|v| v["id"].as_str()) {
+        Some(id) => {
+            let secret = services.client_secret_for(id);
+            body.replace(CLIENT_SECRET_MARK, &format!("\"client_secret\":\"{}\"", secret.expose()))
+        }
+        None => body,
+    }
+}
+
+fn replay(services: &Services, status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, body).into_response();
+    let mut response = (status, with_client_secret(services, body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -1,14 +1,14 @@
 //! `/v1/refunds`: create (full or partial), retrieve, list.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, IdempotencyKey, JsonBody, MerchantAuth, QueryParams};
+use super::extract::{object_id, IdParam, IdempotencyKey, JsonBody, MerchantAuth, QueryParams};
 use super::pagination::{list_response, page};
 use crate::domain::refund::Refund;
 use crate::ids::IdKind;
 use crate::service::refunds::RefundRequest;
 use crate::service::Services;
 use crate::store::RefundFilter;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -62,7 +62,7 @@ pub async fn create(
     responses((status = 200, body = Refund), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<Refund>, ApiError> {
+pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<Refund>, ApiError> {
     object_id(IdKind::Refund, &id, "id")?;
     Ok(Json(services.get_refund(auth.scope(), &id).await?))
 }

@@ -1,13 +1,13 @@
 //! `/v1/test_helpers`: move a test-mode intent as the customer's phone would. Live keys are refused.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, JsonBody, MerchantAuth};
+use super::extract::{object_id, IdParam, JsonBody, MerchantAuth};
 use crate::connector::test_card::CARD_SUCCEEDS;
 use crate::connector::PaymentMethod;
 use crate::domain::intent::PaymentIntent;
 use crate::ids::IdKind;
 use crate::service::{ServiceError, Services};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -44,7 +44,7 @@ fn test_mode(auth: &MerchantAuth, id: &str) -> Result<(), ApiError> {
 pub async fn approve(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
-    Path(id): Path<String>,
+    IdParam(id): IdParam,
     JsonBody(req): JsonBody<ApproveRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
@@ -62,7 +62,7 @@ pub async fn approve(
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
     Ok(Json(services.decline_intent(auth.scope(), &id).await?))
 }
@@ -74,7 +74,7 @@ pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, 
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, Path(id): Path<String>) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
     Ok(Json(services.expire_intent_now(auth.scope(), &id).await?))
 }

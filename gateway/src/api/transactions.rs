@@ -1,7 +1,7 @@
 //! `/v1/transactions`: one row per money movement (payment, cancel, refund).
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, MerchantAuth, QueryParams};
+use super::extract::{object_id, search_text, MerchantAuth, QueryParams};
 use super::pagination::{list_response, page, time_param};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::ids::IdKind;
@@ -55,7 +55,7 @@ pub async fn list(
     }
     let filter = TransactionFilter {
         kind,
-        customer_name: q.customer_name.filter(|n| !n.is_empty()),
+        customer_name: search_text("customer_name", q.customer_name)?,
         created_gte: time_param("created_gte", q.created_gte.as_deref())?,
         created_lt: time_param("created_lt", q.created_lt.as_deref())?,
         payment_intent: q.payment_intent,

@@ -1,8 +1,9 @@
 //! Payment intent lifecycle: create, read, cancel, confirm, and the customer's approval through a
 //! connector (called outside any database transaction).
 
-use super::{missing, paginate, List, ServiceError, Services};
-use crate::connector::{Authorization, AuthorizeRequest, PaymentMethod};
+use super::{detached, missing, paginate, List, ServiceError, Services};
+use std::sync::Arc;
+use crate::connector::{Authorization, AuthorizeRequest, ConnectorError, PaymentMethod};
 use crate::domain::intent::{
     ConfirmMode, IntentStatus, IntentTransition, NewIntent, PaymentIntent, CONFIRM_WINDOW_MINUTES,
 };
@@ -26,11 +27,10 @@ impl Services {
     pub async fn create_intent(&self, scope: &Scope, new: NewIntent) -> Result<CreatedIntent, ServiceError> {
         let now = self.clock.now();
         let id = IdKind::PaymentIntent.generate();
-        let client_secret = Secret::new(format!("{id}_secret_{}", random_base62(32)));
+        let client_secret = self.client_secret_for(&id);
         let approval_code = random_base62(32);
         let record = NewIntentRecord {
             scope: scope.clone(),
-            client_secret_hash: self.hasher.hash(client_secret.expose()).0,
             approval_url: format!("{}/p/{approval_code}", self.public_url.trim_end_matches('/')),
             approval_code,
             created_at: now,
@@ -40,6 +40,22 @@ impl Services {
         };
         let intent = self.store.create_intent(&record).await?;
         Ok(CreatedIntent { intent, client_secret })
+    }
+
+    /// The intent's client secret, derived from its id under the server's hashing secret: nothing
+    /// to store, unguessable without that secret, and the same on every replica.
+    pub fn client_secret_for(&self, intent_id: &str) -> Secret {
+        let mac = self.hasher.hash(&format!("client_secret:{intent_id}")).0;
+        Secret::new(format!("{intent_id}_secret_{}", &mac[..40]))
+    }
+
+    /// Checks a client secret presented by a browser against the intent it names.
+    pub fn verify_client_secret(&self, presented: &str) -> Option<String> {
+        let (intent_id, _) = presented.split_once("_secret_")?;
+        let expected = self.client_secret_for(intent_id);
+        let same = expected.expose().len() == presented.len()
+            && expected.expose().bytes().zip(presented.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        same.then(|| intent_id.to_owned())
     }
 
     pub async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
@@ -110,7 +126,7 @@ impl Services {
     }
 
     /// Manual confirmation: the merchant server re-sends the amount (the anti-tamper check).
-    pub async fn confirm_intent(&self, scope: &Scope, id: &str, amount: i64) -> Result<PaymentIntent, ServiceError> {
+    pub async fn confirm_intent(self: &Arc<Self>, scope: &Scope, id: &str, amount: i64) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
         if intent.status != IntentStatus::RequiresConfirmation {
             return Err(ServiceError::InvalidState { action: "confirm", current: intent.status });
@@ -120,56 +136,102 @@ impl Services {
         }
         let intent = self.transition(scope, id, IntentTransition::StartCapture, "confirm", true).await?;
         let connector_ref = self.store.intent_connector_ref(scope, id).await?.unwrap_or_default();
-        self.capture(scope, intent, connector_ref).await
+        let (this, scope) = (self.clone(), scope.clone());
+        detached(async move { this.capture(&scope, intent, connector_ref).await }).await
     }
 
-    /// Captures an intent that is `processing` with an approved authorization. A refused capture
-    /// fails the intent (nothing was captured) and returns it.
+    /// Captures an intent that is `processing` with a recorded authorization. A refused capture
+    /// fails the intent (nothing was captured) and releases the authorization; an unreachable
+    /// connector leaves it `processing` for the recovery sweep, which captures again (captures are
+    /// idempotent per authorization).
     async fn capture(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String) -> Result<PaymentIntent, ServiceError> {
         let name = intent.connector.clone().unwrap_or_default();
         let connector = self.connectors.get(&name).ok_or_else(|| ServiceError::ConnectorMissing(name.clone()))?;
-        if let Err(e) = connector.capture(&connector_ref, intent.amount).await {
-            tracing::warn!(intent = %intent.id, error = %e, "capture failed");
-            let fail = IntentTransition::Fail { code: "capture_failed".into(), message: "The processor refused the capture.".into() };
-            return self.transition(scope, &intent.id, fail, "fail", false).await;
+        match connector.capture(&connector_ref, intent.amount).await {
+            Ok(()) => self.transition(scope, &intent.id, IntentTransition::Capture { connector_ref }, "capture", false).await,
+            Err(ConnectorError::Refused(reason)) => {
+                tracing::warn!(intent = %intent.id, %reason, "capture refused");
+                let fail = IntentTransition::Fail { code: "capture_failed".into(), message: "The processor refused the capture.".into() };
+                let failed = self.transition(scope, &intent.id, fail, "fail", false).await?;
+                self.release_authorization(scope, &failed).await;
+                Ok(failed)
+            }
+            Err(ConnectorError::Unavailable(reason)) => {
+                tracing::warn!(intent = %intent.id, %reason, "capture outcome unknown; left for recovery");
+                Ok(intent)
+            }
         }
-        self.transition(scope, &intent.id, IntentTransition::Capture { connector_ref }, "capture", false).await
     }
 
     /// The customer approved with `method`: authorize, then capture (automatic) or wait for the
-    /// merchant's confirm (manual). Exactly one concurrent approval gets past the first step.
-    pub async fn approve_intent(&self, scope: &Scope, id: &str, method: PaymentMethod) -> Result<PaymentIntent, ServiceError> {
+    /// merchant's confirm (manual). Exactly one concurrent approval gets past the first step, and
+    /// once the connector is involved the work finishes even if the caller goes away.
+    pub async fn approve_intent(self: &Arc<Self>, scope: &Scope, id: &str, method: PaymentMethod) -> Result<PaymentIntent, ServiceError> {
         let name = method.connector();
         let connector = self.connectors.get(name).ok_or_else(|| ServiceError::ConnectorMissing(name.into()))?.clone();
         let start = IntentTransition::StartProcessing { connector: name.into() };
         let intent = self.transition(scope, id, start, "approve", true).await?;
-        let request = AuthorizeRequest {
-            reference: intent.id.clone(),
-            amount: intent.amount,
-            currency: intent.currency,
-            payment_method: method,
-        };
-        let authorization = match connector.authorize(&request).await {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
-                let fail = IntentTransition::Fail { code: "processor_unavailable".into(), message: "The processor could not be reached.".into() };
-                return self.transition(scope, id, fail, "fail", false).await;
+        let (this, scope) = (self.clone(), scope.clone());
+        detached(async move {
+            let request = AuthorizeRequest {
+                reference: intent.id.clone(),
+                amount: intent.amount,
+                currency: intent.currency,
+                payment_method: method,
+            };
+            let authorization = match connector.authorize(&request).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // Nothing can have been captured: any authorization the processor made lapses.
+                    tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
+                    let fail = IntentTransition::Fail { code: "processor_unavailable".into(), message: "The processor could not be reached.".into() };
+                    return this.transition(&scope, &intent.id, fail, "fail", false).await;
+                }
+            };
+            match authorization {
+                Authorization::Declined(reason) => {
+                    let fail = IntentTransition::Fail { code: reason.code().into(), message: reason.message().into() };
+                    this.transition(&scope, &intent.id, fail, "fail", false).await
+                }
+                Authorization::Approved { connector_ref } => {
+                    this.store.record_authorization(&scope, &intent.id, &connector_ref, this.clock.now()).await?;
+                    this.after_authorization(&scope, intent, connector_ref).await
+                }
             }
-        };
-        match authorization {
-            Authorization::Declined(reason) => {
-                let fail = IntentTransition::Fail { code: reason.code().into(), message: reason.message().into() };
+        })
+        .await
+    }
+
+    /// Manual mode waits for the merchant's confirm; automatic mode captures now.
+    async fn after_authorization(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String) -> Result<PaymentIntent, ServiceError> {
+        match intent.confirm_mode {
+            ConfirmMode::Manual => {
+                let confirm_deadline = self.clock.now() + CONFIRM_WINDOW_MINUTES * 60_000;
+                let t = IntentTransition::RequireConfirmation { connector_ref, confirm_deadline };
+                self.transition(scope, &intent.id, t, "authorize", false).await
+            }
+            ConfirmMode::Automatic => self.capture(scope, intent, connector_ref).await,
+        }
+    }
+
+    /// Finishes an intent left `processing` by a crash or an unreachable connector. Without a
+    /// recorded authorization nothing was captured, so it fails; with one, it goes on from where it
+    /// stopped (captures are idempotent per authorization, so a capture already made is not repeated).
+    pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
+        let intent = self.get_intent(scope, id).await?;
+        match self.store.intent_connector_ref(scope, id).await? {
+            None => {
+                let fail = IntentTransition::Fail {
+                    code: "processing_interrupted".into(),
+                    message: "The approval was interrupted before the processor answered; nothing was captured.".into(),
+                };
                 self.transition(scope, id, fail, "fail", false).await
             }
-            Authorization::Approved { connector_ref } => match intent.confirm_mode {
-                ConfirmMode::Manual => {
-                    let confirm_deadline = self.clock.now() + CONFIRM_WINDOW_MINUTES * 60_000;
-                    let t = IntentTransition::RequireConfirmation { connector_ref, confirm_deadline };
-                    self.transition(scope, id, t, "authorize", false).await
-                }
-                ConfirmMode::Automatic => self.capture(scope, intent, connector_ref).await,
-            },
+            // Approved by the customer, never offered to the merchant for confirmation.
+            Some(r) if intent.confirm_mode == ConfirmMode::Manual && intent.confirm_deadline.is_none() => {
+                self.after_authorization(scope, intent, r).await
+            }
+            Some(r) => self.capture(scope, intent, r).await,
         }
     }
 

@@ -72,7 +72,7 @@ impl Services {
             return Err(ServiceError::NotFound("api_key"));
         }
         let new = self.create_key(&old.merchant_id, old.kind, old.livemode).await?;
-        let old = self.store.expire_api_key(key_id, self.clock.now() + old_key_expires_in_ms.max(0)).await?;
+        let old = self.store.expire_api_key(key_id, self.clock.now().saturating_add(old_key_expires_in_ms.max(0))).await?;
         Ok((new, old))
     }
 

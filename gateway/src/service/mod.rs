@@ -49,6 +49,8 @@ pub enum ServiceError {
     ConnectorMissing(String),
     #[error("store: {0}")]
     Store(StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -69,6 +71,14 @@ pub(crate) fn missing(resource: &'static str) -> impl Fn(StoreError) -> ServiceE
         StoreError::NotFound => ServiceError::NotFound(resource),
         other => ServiceError::Store(other),
     }
+}
+
+/// Runs work that involves a connector on a task of its own: if the HTTP request that started it
+/// is dropped (the client went away), the money movement still runs to its end.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ServiceError>> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::spawn(work).await.map_err(|e| ServiceError::Internal(e.to_string()))?
 }
 
 /// A page of results and where the next one starts.

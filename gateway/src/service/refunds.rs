@@ -2,7 +2,8 @@
 //! database transaction, then settle. A crash in between leaves a pending refund that the sweep
 //! settles later; connectors refund idempotently per refund id, so nothing is refunded twice.
 
-use super::{missing, paginate, List, ServiceError, Services};
+use super::{detached, missing, paginate, List, ServiceError, Services};
+use std::sync::Arc;
 use crate::connector::RefundResult;
 use crate::domain::intent::parse_amount;
 use crate::domain::refund::{Refund, RefundOutcome, RefundStatus};
@@ -19,18 +20,10 @@ pub struct RefundRequest {
 }
 
 impl Services {
-    pub async fn create_refund(&self, scope: &Scope, req: RefundRequest) -> Result<Refund, ServiceError> {
-        let amount = match req.amount {
-            Some(a) => parse_amount(a)?,
-            None => {
-                let intent = self.get_intent(scope, &req.payment_intent).await?;
-                if !intent.status.is_refundable() {
-                    return Err(ServiceError::InvalidState { action: "refund", current: intent.status });
-                }
-                let remaining = intent.amount_captured - intent.amount_refunded;
-                parse_amount(remaining).map_err(|_| ServiceError::RefundExceedsCaptured { requested: 0, available: 0 })?
-            }
-        };
+    pub async fn create_refund(self: &Arc<Self>, scope: &Scope, req: RefundRequest) -> Result<Refund, ServiceError> {
+        // Without an amount, the store works out "the rest" inside the reservation, after looking
+        // for an earlier refund with the same idempotency key.
+        let amount = req.amount.map(parse_amount).transpose()?;
         let reason = req.reason.as_deref().map(|r| text_field(r, "reason", 200)).transpose()?;
         let new = NewRefundRecord {
             id: IdKind::Refund.generate(),
@@ -47,13 +40,15 @@ impl Services {
             RefundReservation::KeyReused => return Err(ServiceError::IdempotencyKeyReused),
             RefundReservation::NotRefundable(current) => return Err(ServiceError::InvalidState { action: "refund", current }),
             RefundReservation::ExceedsCaptured { available } => {
-                return Err(ServiceError::RefundExceedsCaptured { requested: amount.minor_units(), available })
+                let requested = amount.map_or(0, |a| a.minor_units());
+                return Err(ServiceError::RefundExceedsCaptured { requested, available });
             }
         };
         if refund.status != RefundStatus::Pending {
             return Ok(refund);
         }
-        self.settle_refund(scope, refund, &connector, &connector_ref).await
+        let (this, scope) = (self.clone(), scope.clone());
+        detached(async move { this.settle_refund(&scope, refund, &connector, &connector_ref).await }).await
     }
 
     /// Asks the connector (idempotent per refund id) and records the outcome.

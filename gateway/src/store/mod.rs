@@ -42,7 +42,6 @@ pub struct NewIntentRecord {
     pub id: String,
     pub scope: Scope,
     pub intent: NewIntent,
-    pub client_secret_hash: String,
     pub approval_code: String,
     pub approval_url: String,
     pub created_at: Millis,
@@ -61,7 +60,8 @@ pub enum TransitionOutcome {
 pub struct NewRefundRecord {
     pub id: String,
     pub payment_intent_id: String,
-    pub amount: Amount,
+    /// `None` refunds everything still refundable, worked out inside the reservation.
+    pub amount: Option<Amount>,
     pub reason: Option<String>,
     /// The request's Idempotency-Key: a retry after a crash finds this refund instead of making another.
     pub idempotency_key: Option<String>,
@@ -128,8 +128,8 @@ pub struct IdempotencyScope {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyBegin {
-    /// This request owns the key until its lease ends.
-    Started,
+    /// This request owns the key until its lease ends; `lease` proves it when saving or releasing.
+    Started { lease: String },
     InFlight,
     /// The key was used with a different body.
     Mismatch,
@@ -179,6 +179,11 @@ pub trait Store: Send + Sync {
         now: Millis,
         not_expired_at: Option<Millis>,
     ) -> Result<TransitionOutcome, StoreError>;
+    /// Remembers the connector's authorization of a `processing` intent before anything else is
+    /// asked of the connector, so that recovery can find it after a crash.
+    async fn record_authorization(&self, scope: &Scope, id: &str, connector_ref: &str, now: Millis) -> Result<(), StoreError>;
+    /// Intents left `processing` (a crash or an unreachable connector) since before `before`.
+    async fn stale_processing(&self, before: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
     /// Intents whose payment window or confirmation window has passed.
     async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
 
@@ -197,9 +202,10 @@ pub trait Store: Send + Sync {
 
     // idempotency
     async fn idempotency_begin(&self, key: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError>;
-    async fn idempotency_complete(&self, key: &IdempotencyScope, status: u16, body: &str) -> Result<(), StoreError>;
-    /// Forgets an in-flight key (after a server error) so that a retry can run.
-    async fn idempotency_release(&self, key: &IdempotencyScope) -> Result<(), StoreError>;
+    /// Saves the response, if `lease` still owns the key.
+    async fn idempotency_complete(&self, key: &IdempotencyScope, lease: &str, status: u16, body: &str) -> Result<(), StoreError>;
+    /// Forgets an in-flight key (after a server error) so that a retry can run, if `lease` still owns it.
+    async fn idempotency_release(&self, key: &IdempotencyScope, lease: &str) -> Result<(), StoreError>;
     async fn idempotency_purge(&self, created_before: Millis) -> Result<u64, StoreError>;
 
     /// Every ledger invariant, checked over the whole database; empty means healthy.

@@ -29,7 +29,7 @@ macro_rules! sql_store {
         use $crate::domain::refund::{Refund, RefundOutcome};
         use $crate::domain::transaction::Transaction;
         use $crate::domain::Scope;
-        use $crate::ids::IdKind;
+        use $crate::ids::{random_base62, IdKind};
         use $crate::store::rows::*;
         use $crate::store::sql::{contains_pattern, MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE};
         use $crate::store::{
@@ -127,8 +127,8 @@ macro_rules! sql_store {
                 let id = IdKind::Transaction.generate();
                 sqlx::query(
                     "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, refund_id, \
-                     amount, currency, customer_name, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                     amount, currency, customer_name, customer_name_search, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
                 )
                 .bind(&id)
                 .bind(&scope.merchant_id)
@@ -140,6 +140,7 @@ macro_rules! sql_store {
                 .bind(amount)
                 .bind(intent.currency.code())
                 .bind(&intent.customer_name)
+                .bind(intent.customer_name.to_lowercase())
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
@@ -210,9 +211,11 @@ macro_rules! sql_store {
                 Ok(Some((refund, connector.unwrap_or_default(), connector_ref.unwrap_or_default())))
             }
 
-            /// A refund found by idempotency key answers the retry only if it is the same request.
+            /// A refund found by idempotency key answers the retry only if it is the same request
+            /// (same intent, and the same amount when one was given).
             fn existing_refund((refund, connector, connector_ref): (Refund, String, String), new: &NewRefundRecord) -> RefundReservation {
-                if refund.payment_intent == new.payment_intent_id && refund.amount == new.amount.minor_units() {
+                let same_amount = new.amount.is_none_or(|a| a.minor_units() == refund.amount);
+                if refund.payment_intent == new.payment_intent_id && same_amount {
                     RefundReservation::Existing { refund, connector, connector_ref }
                 } else {
                     RefundReservation::KeyReused
@@ -226,7 +229,17 @@ macro_rules! sql_store {
                         return Ok(Self::existing_refund(found, new));
                     }
                 }
-                let amount = new.amount.minor_units();
+                let Some(current) = Self::intent_in(&mut tx, scope, &new.payment_intent_id).await? else {
+                    return Ok(RefundReservation::IntentMissing);
+                };
+                if !current.status.is_refundable() {
+                    return Ok(RefundReservation::NotRefundable(current.status));
+                }
+                let amount = new.amount.map_or(current.amount_captured - current.amount_refunded, |a| a.minor_units());
+                if amount <= 0 {
+                    return Ok(RefundReservation::ExceedsCaptured { available: 0 });
+                }
+                // The compare-and-set: a concurrent refund may have taken the room since the read.
                 let sql = format!(
                     "UPDATE payment_intents SET amount_refunded = amount_refunded + $1, updated_at = $2 \
                      WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
@@ -404,7 +417,7 @@ macro_rules! sql_store {
                 let metadata = serde_json::to_string(&i.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let sql = format!(
                     "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, merchant_order_id, \
-                     order_name, customer_name, customer_email, confirm_mode, metadata, client_secret_hash, approval_code, \
+                     order_name, customer_name, customer_name_search, customer_email, confirm_mode, metadata, approval_code, \
                      approval_url, created_at, updated_at, expires_at) \
                      VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
                      RETURNING {INTENT_COLUMNS}"
@@ -418,10 +431,10 @@ macro_rules! sql_store {
                     .bind(&i.merchant_order_id)
                     .bind(&i.order_name)
                     .bind(&i.customer_name)
+                    .bind(i.customer_name.to_lowercase())
                     .bind(&i.customer_email)
                     .bind(i.confirm_mode.as_str())
                     .bind(metadata)
-                    .bind(&n.client_secret_hash)
                     .bind(&n.approval_code)
                     .bind(&n.approval_url)
                     .bind(n.created_at)
@@ -445,7 +458,7 @@ macro_rules! sql_store {
                     "SELECT {INTENT_COLUMNS} FROM payment_intents \
                      WHERE merchant_id = $1 AND livemode = $2 \
                        AND ($3 IS NULL OR status = $3) \
-                       AND ($4 IS NULL OR LOWER(customer_name) LIKE $4 ESCAPE '\\') \
+                       AND ($4 IS NULL OR customer_name_search LIKE $4 ESCAPE '\\') \
                        AND ($5 IS NULL OR created_at >= $5) \
                        AND ($6 IS NULL OR created_at < $6) \
                        AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
@@ -560,6 +573,33 @@ macro_rules! sql_store {
                 Ok(TransitionOutcome::Applied(intent))
             }
 
+            async fn record_authorization(&self, scope: &Scope, id: &str, connector_ref: &str, now: Millis) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE payment_intents SET connector_ref = $1, updated_at = $2 \
+                     WHERE id = $3 AND merchant_id = $4 AND livemode = $5 AND status = 'processing'",
+                )
+                .bind(connector_ref)
+                .bind(now)
+                .bind(id)
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .execute(self.write_pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn stale_processing(&self, before: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
+                let rows: Vec<(String, bool, String)> = sqlx::query_as(
+                    "SELECT merchant_id, livemode, id FROM payment_intents WHERE status = 'processing' AND updated_at < $1 \
+                     ORDER BY updated_at LIMIT $2",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(self.read_pool())
+                .await?;
+                Ok(rows.into_iter().map(|(merchant_id, livemode, id)| (Scope { merchant_id, livemode }, id)).collect())
+            }
+
             async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
                 let rows: Vec<(String, bool, String)> = sqlx::query_as(
                     "SELECT merchant_id, livemode, id FROM payment_intents \
@@ -591,6 +631,17 @@ macro_rules! sql_store {
 
             async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError> {
                 let mut tx = self.begin_write().await?;
+                // Lock the intent row first (a no-op update works on both engines): on PostgreSQL each
+                // later statement then sees every refund of this intent settled before us.
+                sqlx::query(
+                    "UPDATE payment_intents SET updated_at = updated_at \
+                     WHERE id = (SELECT payment_intent_id FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3)",
+                )
+                .bind(refund_id)
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .execute(&mut *tx)
+                .await?;
                 let (status, failure_code, connector_ref) = match outcome {
                     RefundOutcome::Succeeded { connector_ref } => ("succeeded", None, Some(connector_ref.as_str())),
                     RefundOutcome::Failed { code } => ("failed", Some(code.as_str()), None),
@@ -704,7 +755,7 @@ macro_rules! sql_store {
                 let sql = format!(
                     "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE merchant_id = $1 AND livemode = $2 \
                        AND ($3 IS NULL OR type = $3) \
-                       AND ($4 IS NULL OR LOWER(customer_name) LIKE $4 ESCAPE '\\') \
+                       AND ($4 IS NULL OR customer_name_search LIKE $4 ESCAPE '\\') \
                        AND ($5 IS NULL OR created_at >= $5) \
                        AND ($6 IS NULL OR created_at < $6) \
                        AND ($7 IS NULL OR payment_intent_id = $7) \
@@ -741,36 +792,48 @@ macro_rules! sql_store {
             }
 
             async fn idempotency_begin(&self, k: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError> {
+                let lease = random_base62(24);
                 let mut tx = self.begin_write().await?;
-                let inserted = sqlx::query(
-                    "INSERT INTO idempotency_keys (merchant_id, livemode, method, path, key, fingerprint, state, locked_until, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', $7, $8) ON CONFLICT DO NOTHING",
-                )
-                .bind(&k.merchant_id)
-                .bind(k.livemode)
-                .bind(&k.method)
-                .bind(&k.path)
-                .bind(&k.key)
-                .bind(fingerprint)
-                .bind(lease_until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                if inserted.rows_affected() == 1 {
-                    tx.commit().await?;
-                    return Ok(IdempotencyBegin::Started);
-                }
-                let (stored_fp, state, status, body, locked_until): (String, String, Option<i64>, Option<String>, i64) = sqlx::query_as(
-                    "SELECT fingerprint, state, response_status, response_body, locked_until FROM idempotency_keys \
-                     WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5",
-                )
-                .bind(&k.merchant_id)
-                .bind(k.livemode)
-                .bind(&k.method)
-                .bind(&k.path)
-                .bind(&k.key)
-                .fetch_one(&mut *tx)
-                .await?;
+                // The row may vanish between a refused insert and the read (a release): try again.
+                let mut attempts = 0;
+                let (stored_fp, state, status, body, locked_until) = loop {
+                    attempts += 1;
+                    let inserted = sqlx::query(
+                        "INSERT INTO idempotency_keys (merchant_id, livemode, method, path, key, fingerprint, state, lease_token, locked_until, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', $7, $8, $9) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&k.merchant_id)
+                    .bind(k.livemode)
+                    .bind(&k.method)
+                    .bind(&k.path)
+                    .bind(&k.key)
+                    .bind(fingerprint)
+                    .bind(&lease)
+                    .bind(lease_until)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 1 {
+                        tx.commit().await?;
+                        return Ok(IdempotencyBegin::Started { lease });
+                    }
+                    let row: Option<(String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
+                        "SELECT fingerprint, state, response_status, response_body, locked_until FROM idempotency_keys \
+                         WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5",
+                    )
+                    .bind(&k.merchant_id)
+                    .bind(k.livemode)
+                    .bind(&k.method)
+                    .bind(&k.path)
+                    .bind(&k.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match row {
+                        Some(row) => break row,
+                        None if attempts < 3 => continue,
+                        None => return Ok(IdempotencyBegin::InFlight),
+                    }
+                };
                 if stored_fp != fingerprint {
                     return Ok(IdempotencyBegin::Mismatch);
                 }
@@ -783,10 +846,11 @@ macro_rules! sql_store {
                 }
                 // The first request's process died mid-flight: take the key over, once.
                 let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET locked_until = $1 WHERE merchant_id = $2 AND livemode = $3 AND method = $4 \
-                     AND path = $5 AND key = $6 AND state = 'in_flight' AND locked_until = $7",
+                    "UPDATE idempotency_keys SET locked_until = $1, lease_token = $2 WHERE merchant_id = $3 AND livemode = $4 \
+                     AND method = $5 AND path = $6 AND key = $7 AND state = 'in_flight' AND locked_until = $8",
                 )
                 .bind(lease_until)
+                .bind(&lease)
                 .bind(&k.merchant_id)
                 .bind(k.livemode)
                 .bind(&k.method)
@@ -796,13 +860,14 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(if taken.rows_affected() == 1 { IdempotencyBegin::Started } else { IdempotencyBegin::InFlight })
+                Ok(if taken.rows_affected() == 1 { IdempotencyBegin::Started { lease } } else { IdempotencyBegin::InFlight })
             }
 
-            async fn idempotency_complete(&self, k: &IdempotencyScope, status: u16, body: &str) -> Result<(), StoreError> {
+            async fn idempotency_complete(&self, k: &IdempotencyScope, lease: &str, status: u16, body: &str) -> Result<(), StoreError> {
                 sqlx::query(
                     "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
-                     WHERE merchant_id = $3 AND livemode = $4 AND method = $5 AND path = $6 AND key = $7",
+                     WHERE merchant_id = $3 AND livemode = $4 AND method = $5 AND path = $6 AND key = $7 \
+                       AND state = 'in_flight' AND lease_token = $8",
                 )
                 .bind(i64::from(status))
                 .bind(body)
@@ -811,21 +876,23 @@ macro_rules! sql_store {
                 .bind(&k.method)
                 .bind(&k.path)
                 .bind(&k.key)
+                .bind(lease)
                 .execute(self.write_pool())
                 .await?;
                 Ok(())
             }
 
-            async fn idempotency_release(&self, k: &IdempotencyScope) -> Result<(), StoreError> {
+            async fn idempotency_release(&self, k: &IdempotencyScope, lease: &str) -> Result<(), StoreError> {
                 sqlx::query(
                     "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 \
-                     AND key = $5 AND state = 'in_flight'",
+                     AND key = $5 AND state = 'in_flight' AND lease_token = $6",
                 )
                 .bind(&k.merchant_id)
                 .bind(k.livemode)
                 .bind(&k.method)
                 .bind(&k.path)
                 .bind(&k.key)
+                .bind(lease)
                 .execute(self.write_pool())
                 .await?;
                 Ok(())

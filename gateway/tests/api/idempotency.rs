@@ -165,7 +165,7 @@ async fn a_retry_after_a_crash_mid_refund_does_not_refund_twice(app: TestApp) {
         .reserve_refund(&scope, &NewRefundRecord {
             id: IdKind::Refund.generate(),
             payment_intent_id: id.clone(),
-            amount: parse_amount(2500).unwrap(),
+            amount: Some(parse_amount(2500).unwrap()),
             reason: None,
             idempotency_key: Some("crashy".into()),
             created_at: now,
@@ -198,7 +198,7 @@ async fn a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep(app: Test
     let new = NewRefundRecord {
         id: IdKind::Refund.generate(),
         payment_intent_id: id.clone(),
-        amount: parse_amount(4000).unwrap(),
+        amount: Some(parse_amount(4000).unwrap()),
         reason: None,
         idempotency_key: None,
         created_at: app.clock.now(),

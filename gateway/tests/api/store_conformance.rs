@@ -82,28 +82,37 @@ async fn idempotency_records_move_through_their_states(app: TestApp) {
     let m = app.merchant().await;
     let key = IdempotencyScope { merchant_id: m.id.clone(), livemode: false, method: "POST".into(), path: "/v1/x".into(), key: "k".into() };
     let store = &app.store;
-    assert_eq!(store.idempotency_begin(&key, "fp", START, START + 1000).await.unwrap(), IdempotencyBegin::Started);
+    let started = |b: IdempotencyBegin| match b {
+        IdempotencyBegin::Started { lease } => lease,
+        other => panic!("expected Started, got {other:?}"),
+    };
+    let first = started(store.idempotency_begin(&key, "fp", START, START + 1000).await.unwrap());
     assert_eq!(store.idempotency_begin(&key, "fp", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::InFlight);
     assert_eq!(store.idempotency_begin(&key, "other", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::Mismatch);
     // The lease ran out: exactly one retry takes the key over.
-    assert_eq!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::Started);
+    let second = started(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap());
+    assert_ne!(first, second);
     assert_eq!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::InFlight);
-    store.idempotency_complete(&key, 201, "{\"ok\":true}").await.unwrap();
+    // The slow first owner can neither save nor release what it no longer owns.
+    store.idempotency_complete(&key, &first, 500, "{\"stale\":true}").await.unwrap();
+    store.idempotency_release(&key, &first).await.unwrap();
+    assert_eq!(store.idempotency_begin(&key, "fp", START + 2001, START + 3001).await.unwrap(), IdempotencyBegin::InFlight);
+    store.idempotency_complete(&key, &second, 201, "{\"ok\":true}").await.unwrap();
     assert_eq!(
         store.idempotency_begin(&key, "fp", START + 5000, START + 6000).await.unwrap(),
         IdempotencyBegin::Completed { status: 201, body: "{\"ok\":true}".into() }
     );
-    store.idempotency_release(&key).await.unwrap();
+    store.idempotency_release(&key, &second).await.unwrap();
     assert!(matches!(store.idempotency_begin(&key, "fp", START, START).await.unwrap(), IdempotencyBegin::Completed { .. }), "release only forgets in-flight keys");
     assert_eq!(store.idempotency_purge(START + 1).await.unwrap(), 1);
-    assert_eq!(store.idempotency_begin(&key, "fp", START, START + 1).await.unwrap(), IdempotencyBegin::Started);
+    started(store.idempotency_begin(&key, "fp", START, START + 1).await.unwrap());
 }
 
 fn refund(intent: &str, amount: i64, key: Option<&str>) -> NewRefundRecord {
     NewRefundRecord {
         id: IdKind::Refund.generate(),
         payment_intent_id: intent.to_owned(),
-        amount: parse_amount(amount).unwrap(),
+        amount: Some(parse_amount(amount).unwrap()),
         reason: None,
         idempotency_key: key.map(str::to_owned),
         created_at: START,

@@ -17,6 +17,7 @@ use super::{Authorization, AuthorizeRequest, Connector, ConnectorError, PaymentM
 use crate::ids::random_base62;
 use async_trait::async_trait;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use transformers::{AuthorizationResponse, ResponseCode};
 
@@ -37,6 +38,8 @@ struct AuthorizationBook {
 #[derive(Default)]
 pub struct TestCardProcessor {
     book: Mutex<HashMap<String, AuthorizationBook>>,
+    /// While set, every call fails as if the processor could not be reached (outage drills).
+    unreachable: AtomicBool,
 }
 
 /// What the processor's own book says about the intent it knows by `reference`.
@@ -44,6 +47,7 @@ pub struct TestCardProcessor {
 pub struct ProcessorView {
     pub authorizations: usize,
     pub captures: u32,
+    pub voided: usize,
     pub refunded: i64,
 }
 
@@ -58,7 +62,21 @@ impl TestCardProcessor {
         ProcessorView {
             authorizations: auths.len(),
             captures: auths.iter().map(|a| a.captures).sum(),
+            voided: auths.iter().filter(|a| a.voided).count(),
             refunded: auths.iter().flat_map(|a| a.refunds.values()).sum(),
+        }
+    }
+
+    /// Makes every call fail as unreachable (`true`) or work again (`false`).
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.unreachable.store(unreachable, Ordering::SeqCst);
+    }
+
+    fn reachable(&self) -> Result<(), ConnectorError> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            Err(ConnectorError::Unavailable("test card processor unreachable".into()))
+        } else {
+            Ok(())
         }
     }
 
@@ -95,6 +113,7 @@ impl Connector for TestCardProcessor {
     }
 
     async fn authorize(&self, req: &AuthorizeRequest) -> Result<Authorization, ConnectorError> {
+        self.reachable()?;
         let PaymentMethod::TestCard { number } = &req.payment_method;
         let code = Self::respond(number);
         let authorization_id = format!("tc_auth_{}", random_base62(20));
@@ -109,6 +128,7 @@ impl Connector for TestCardProcessor {
     }
 
     async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError> {
+        self.reachable()?;
         let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         // An authorization from before a restart is not in this in-memory book: honour it.
         let auth = book
@@ -122,6 +142,7 @@ impl Connector for TestCardProcessor {
     }
 
     async fn void(&self, connector_ref: &str) -> Result<(), ConnectorError> {
+        self.reachable()?;
         let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         if let Some(auth) = book.get_mut(connector_ref) {
             if auth.captures == 0 {
@@ -132,6 +153,7 @@ impl Connector for TestCardProcessor {
     }
 
     async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: i64) -> Result<RefundResult, ConnectorError> {
+        self.reachable()?;
         let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         // A capture from before a restart: the core's compare-and-set already bounds the amount.
         let auth = book
