@@ -11,6 +11,7 @@ crate::on_both_engines!(
     twenty_concurrent_partial_refunds_never_exceed_the_capture,
     concurrent_confirms_capture_exactly_once,
     concurrent_cancel_and_approve_leave_one_winner,
+    concurrent_refunds_that_together_refund_everything_leave_the_intent_refunded,
 );
 
 async fn a_hundred_concurrent_approvals_capture_exactly_once(app: TestApp) {
@@ -91,6 +92,24 @@ async fn concurrent_cancel_and_approve_leave_one_winner(app: TestApp) {
         let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
         let status = intent.body["status"].as_str().unwrap();
         assert!(status == "succeeded" || status == "canceled", "{status}");
+    }
+    app.assert_ledger_balanced().await;
+}
+
+async fn concurrent_refunds_that_together_refund_everything_leave_the_intent_refunded(app: TestApp) {
+    let app = Arc::new(app);
+    let m = app.merchant().await;
+    for _ in 0..3 {
+        let id = app.paid_intent(&m.sk, 10_000).await;
+        let replies = join_all((0..10).map(|_| {
+            let (app, sk, id) = (app.clone(), m.sk.clone(), id.clone());
+            tokio::spawn(async move { app.post(&sk, "/v1/refunds", json!({ "payment_intent": id, "amount": 1000 })).await })
+        }))
+        .await;
+        assert!(replies.iter().all(|r| r.as_ref().unwrap().status == StatusCode::CREATED));
+        let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
+        assert_eq!(intent.body["amount_refunded"], 10_000);
+        assert_eq!(intent.body["status"], "refunded", "the last settlement sees every other one");
     }
     app.assert_ledger_balanced().await;
 }

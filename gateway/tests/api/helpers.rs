@@ -194,6 +194,21 @@ impl TestApp {
         }
     }
 
+    /// The first column of every row of `sql` as text, read behind the store's back.
+    pub async fn raw_text(&self, sql: &str) -> Vec<String> {
+        match &self._cleanup {
+            Cleanup::Dir(_, url) => {
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()
+            }
+            Cleanup::Schema(schema) => {
+                let options: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
+                let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.unwrap();
+                sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()
+            }
+        }
+    }
+
     pub async fn assert_ledger_balanced(&self) {
         let violations = self.store.ledger_check().await.expect("ledger check runs");
         assert!(violations.is_empty(), "ledger invariants broken: {violations:#?}");

@@ -22,6 +22,7 @@ crate::on_both_engines!(
     a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep,
     a_bad_idempotency_key_is_refused,
     a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purged,
+    a_full_refund_retried_with_its_key_after_the_purge_finds_the_first,
 );
 
 fn intent_body() -> serde_json::Value {
@@ -255,4 +256,17 @@ async fn a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purg
     assert_eq!(app.get(&m.sk, &format!("/v1/payment_intents/{second}")).await.body["amount_refunded"], 0);
     assert_eq!(app.test_card.view(&first).refunded, 1000);
     app.assert_ledger_balanced().await;
+}
+
+async fn a_full_refund_retried_with_its_key_after_the_purge_finds_the_first(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.paid_intent(&m.sk, 6000).await;
+    let first = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": id }), Some("all")).await;
+    assert_eq!((first.status, first.body["amount"].as_i64()), (StatusCode::CREATED, Some(6000)));
+    app.clock.advance_minutes(49 * 60);
+    app.services.sweep().await.unwrap();
+    let retry = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": id }), Some("all")).await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.raw);
+    assert_eq!(retry.id(), first.id());
+    assert_eq!(app.test_card.view(&id).refunded, 6000);
 }

@@ -136,6 +136,7 @@ async fn cancel_works_only_before_payment(app: TestApp) {
     let confirm = app.post(&m.sk, &format!("/v1/payment_intents/{held}/confirm"), json!({ "amount": 10000 })).await;
     assert_eq!(confirm.status, StatusCode::CONFLICT);
     assert_eq!(app.test_card.view(&held).captures, 0);
+    assert_eq!(app.test_card.view(&held).voided, 1, "the authorization was released at the processor");
     app.assert_ledger_balanced().await;
 }
 
@@ -278,6 +279,8 @@ async fn transactions_list_every_money_movement_with_filters(app: TestApp) {
     assert_eq!(count("/v1/transactions?customer_name=jun_ho".into()).await, 2);
     assert_eq!(count("/v1/transactions?customer_name=e_j".into()).await, 0, "`_` is literal, not a wildcard");
     assert_eq!(count("/v1/transactions?customer_name=%25".into()).await, 0, "`%` is literal");
+    let nul = app.get(&m.sk, "/v1/transactions?customer_name=%00").await;
+    assert_eq!((nul.status, nul.code()), (StatusCode::BAD_REQUEST, "parameter_invalid"));
     assert_eq!(count("/v1/transactions?created_gte=2026-01-02".into()).await, 1);
     assert_eq!(count("/v1/transactions?created_lt=2026-01-02".into()).await, 3);
     assert_eq!(count("/v1/transactions?created_gte=2026-01-01T00:00:00Z&created_lt=2026-01-04T00:00:00Z&type=payment&customer_name=kim".into()).await, 1);
@@ -328,6 +331,13 @@ async fn intents_list_with_cursor_pagination_and_filters(app: TestApp) {
     assert_eq!(succeeded.body["data"].as_array().unwrap().len(), 1);
     let choi = app.get(&m.sk, "/v1/payment_intents?customer_name=CHOI").await;
     assert_eq!(choi.body["data"].as_array().unwrap().len(), 3);
+    // Case folding beyond ASCII, the same on both engines.
+    app.create_intent(&m.sk, json!({ "customer_name": "Émile Zoë" })).await;
+    let emile = app.get(&m.sk, "/v1/payment_intents?customer_name=%C3%A9mile%20zo%C3%AB").await;
+    assert_eq!(emile.body["data"].as_array().unwrap().len(), 1, "{}", emile.raw);
+    let korean = app.create_intent(&m.sk, json!({ "customer_name": "김민지" })).await;
+    let found = app.get(&m.sk, "/v1/payment_intents?customer_name=%EB%AF%BC%EC%A7%80").await;
+    assert_eq!(found.body["data"][0]["id"], korean.as_str());
     let range = app.get(&m.sk, "/v1/payment_intents?created_gte=2026-01-01T00:01:00Z&created_lt=2026-01-01T00:03:00Z").await;
     assert_eq!(range.body["data"].as_array().unwrap().len(), 2);
 }

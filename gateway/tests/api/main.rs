@@ -10,5 +10,6 @@ mod keys;
 mod ledger_property;
 mod lifecycle;
 mod openapi;
+mod recovery;
 mod secrets;
 mod store_conformance;

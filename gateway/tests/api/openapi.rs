@@ -36,8 +36,9 @@ fn error_codes_in(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
             codes.extend(error_codes_in(&path));
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
-        for pattern in ["ApiError::new(StatusCode::", "ApiError::bad_request(", "ValidationError::new("] {
+        // Calls are often spread over lines: compare with all whitespace removed (codes have none).
+        let text: String = std::fs::read_to_string(&path).unwrap().split_whitespace().collect();
+        for pattern in ["ApiError::new(StatusCode::", "Self::new(StatusCode::", "ApiError::bad_request(", "ValidationError::new("] {
             for chunk in text.split(pattern).skip(1) {
                 let literal = chunk.split('"').nth(1).unwrap_or_default();
                 if !literal.is_empty() && literal.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {

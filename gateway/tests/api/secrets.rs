@@ -51,6 +51,16 @@ async fn no_secret_appears(app: TestApp) {
         .await;
     let client_secret = created.body["client_secret"].as_str().unwrap().to_owned();
     let id = created.id();
+    // Created with an Idempotency-Key: the saved response must not keep the client secret, yet a
+    // replay still hands it back.
+    let body = json!({ "amount": 2000, "currency": "KRW", "merchant_order_id": "s2", "order_name": "n", "customer_name": "c" });
+    let keyed = app.post_idem(&m.sk, "/v1/payment_intents", body.clone(), Some("secret-idem")).await;
+    let keyed_secret = keyed.body["client_secret"].as_str().unwrap().to_owned();
+    let replayed = app.post_idem(&m.sk, "/v1/payment_intents", body, Some("secret-idem")).await;
+    assert!(replayed.replayed);
+    assert_eq!(replayed.raw, keyed.raw, "the replay is the creation response, client secret included");
+    assert_eq!(app.services.verify_client_secret(&keyed_secret).as_deref(), Some(keyed.id().as_str()));
+    assert_eq!(app.services.verify_client_secret(&format!("{}x", keyed_secret)), None);
     app.approve(&m.sk, &id, "4242424242424242").await;
     app.approve(&m.sk, &id, "4000000000000002").await;
     app.post(&m.sk, "/v1/refunds", json!({ "payment_intent": id, "amount": 10 })).await;
@@ -62,7 +72,15 @@ async fn no_secret_appears(app: TestApp) {
     app.services.sweep().await.unwrap();
 
     let records = app.services.list_keys(&m.id).await.unwrap();
-    let mut secrets: Vec<String> = vec![m.sk.clone(), m.pk.clone(), m.live_sk.clone(), extra.plain.value.expose().to_owned(), client_secret.clone(), HASH_SECRET.to_owned()];
+    let mut secrets: Vec<String> = vec![
+        m.sk.clone(),
+        m.pk.clone(),
+        m.live_sk.clone(),
+        extra.plain.value.expose().to_owned(),
+        client_secret.clone(),
+        keyed_secret.clone(),
+        HASH_SECRET.to_owned(),
+    ];
     secrets.extend(records.iter().map(|r| r.key_hash.0.clone()));
     // The random part alone must not leak either.
     secrets.extend([&m.sk, &m.pk, &m.live_sk].iter().map(|k| k[8..].to_owned()));
@@ -77,6 +95,9 @@ async fn no_secret_appears(app: TestApp) {
     for path in [format!("/v1/payment_intents/{id}"), "/v1/payment_intents".into(), "/v1/transactions".into(), "/v1/refunds".into()] {
         haystacks.push(("a later response", app.get(&m.sk, &path).await.raw));
     }
+    let stored = app.raw_text("SELECT response_body FROM idempotency_keys").await;
+    assert_eq!(stored.len(), 1);
+    haystacks.push(("saved idempotent responses", stored.join("\n")));
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };
     haystacks.push(("event payloads", format!("{:?}", app.store.events_for_object(&scope, &id).await.unwrap())));
 

@@ -47,8 +47,8 @@ async fn a_second_capture_of_one_intent_is_refused(app: TestApp) {
     // Even behind the state machine's back, the database holds at most one payment row per intent.
     let dup = app
         .exec_raw(&format!(
-            "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, amount, currency, customer_name, created_at, updated_at) \
-             VALUES ('txn_dup', '{}', false, 'payment', 'succeeded', '{id}', 1000, 'KRW', 'x', 0, 0)",
+            "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, amount, currency, customer_name, customer_name_search, created_at, updated_at) \
+             VALUES ('txn_dup', '{}', false, 'payment', 'succeeded', '{id}', 1000, 'KRW', 'x', 'x', 0, 0)",
             m.id
         ))
         .await;
@@ -177,11 +177,26 @@ async fn the_ledger_check_reports_each_broken_invariant(app: TestApp) {
     .await
     .unwrap();
     app.exec_raw(&format!("UPDATE payment_intents SET amount_captured = 900 WHERE id = '{id}'")).await.unwrap();
+    // A second capture row (behind the unique index, dropped for the purpose) and a refund row
+    // larger than the capture, with no reservation on the intent.
+    app.exec_raw("DROP INDEX transactions_one_payment").await.unwrap();
+    for (txn, kind, amount) in [("txn_second", "payment", 1000), ("txn_refund", "refund", 5000)] {
+        app.exec_raw(&format!(
+            "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, amount, currency, customer_name, customer_name_search, created_at, updated_at) \
+             VALUES ('{txn}', '{}', false, '{kind}', 'succeeded', '{id}', {amount}, 'KRW', 'x', 'x', 0, 0)",
+            m.id
+        ))
+        .await
+        .unwrap();
+    }
     let found: Vec<&str> = app.store.ledger_check().await.unwrap().iter().map(|v| v.invariant).collect::<Vec<_>>().into_iter().collect();
     for invariant in [
         "postings_sum_to_zero_per_currency",
         "postings_sum_to_zero_per_transaction",
+        "at_most_one_capture_per_intent",
+        "refunded_at_most_captured",
         "captured_matches_transactions",
+        "refund_reservation_consistent",
         "merchant_payable_matches_net_capture",
     ] {
         assert!(found.contains(&invariant), "{invariant} not reported: {found:?}");
