@@ -112,6 +112,6 @@ mod tests {
         assert_eq!("krw".parse::<Currency>(), Ok(Currency::KRW));
         assert_eq!(Currency::KRW.exponent(), 0);
         assert_eq!(Currency::USD.exponent(), 2);
-        assert!("XXX".parse::<Currency>().is_err());
+        assert!("ZZZ".parse::<Currency>().is_err());
     }
 }
