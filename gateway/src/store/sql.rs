@@ -148,6 +148,7 @@ macro_rules! sql_store {
             }
 
             /// Double entry: `amount` moves from `credit` to `debit`; the two postings sum to zero.
+            #[allow(clippy::too_many_arguments)]
             async fn post(
                 tx: &mut Tx,
                 scope: &Scope,
