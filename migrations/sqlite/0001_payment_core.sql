@@ -49,6 +49,9 @@ CREATE TABLE payment_intents (
     updated_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     confirm_deadline INTEGER,
+    -- recovery of an intent left processing: attempts so far, and not before this time
+    recovery_attempts INTEGER NOT NULL DEFAULT 0,
+    next_recovery_at INTEGER NOT NULL DEFAULT 0,
     -- a backstop under the compare-and-set updates: never refund more than was captured
     CHECK (amount_captured >= 0 AND amount_captured <= amount),
     CHECK (amount_refunded >= 0 AND amount_refunded <= amount_captured)
@@ -69,6 +72,9 @@ CREATE TABLE refunds (
     failure_code TEXT,
     connector_ref TEXT,
     idempotency_key TEXT,
+    -- settlement of a refund left pending: attempts so far, and not before this time
+    settle_attempts INTEGER NOT NULL DEFAULT 0,
+    next_settle_at INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );

@@ -2,6 +2,7 @@
 //! idempotency keys. Safe to run in every replica at once: each step is a compare-and-set.
 
 use super::{ServiceError, Services};
+use crate::store::{RetryObject, StoreError};
 use crate::domain::intent::IntentStatus;
 use crate::domain::refund::RefundStatus;
 
@@ -36,18 +37,19 @@ impl Services {
                 Err(e) => report.failed(&id, &e),
             }
         }
-        for (scope, id) in self.store.stale_processing(now - STALE_PROCESSING_MS, BATCH).await? {
+        let backoff = |attempts: i64| now + retry_delay(attempts);
+        for (scope, id) in self.store.stale_processing(now - STALE_PROCESSING_MS, now, BATCH).await? {
             match self.recover_processing(&scope, &id).await {
                 Ok(intent) if intent.status != IntentStatus::Processing => report.recovered_intents += 1,
-                Ok(_) => {}
+                Ok(_) => report.deferred(self.store.defer_retry(RetryObject::IntentRecovery, &id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),
             }
         }
-        for (scope, refund, connector, connector_ref) in self.store.pending_refunds(now - PENDING_REFUND_AGE_MS, BATCH).await? {
+        for (scope, refund, connector, connector_ref) in self.store.pending_refunds(now - PENDING_REFUND_AGE_MS, now, BATCH).await? {
             let id = refund.id.clone();
             match self.settle_refund(&scope, refund, &connector, &connector_ref).await {
                 Ok(settled) if settled.status != RefundStatus::Pending => report.settled_refunds += 1,
-                Ok(_) => {}
+                Ok(_) => report.deferred(self.store.defer_retry(RetryObject::RefundSettlement, &id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),
             }
         }
@@ -56,9 +58,36 @@ impl Services {
     }
 }
 
+/// Wait before the next attempt: 30 s, doubling per attempt, at most an hour, so that an outage
+/// at the processor is not met with a retry storm.
+pub fn retry_delay(attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 7)).unwrap_or(7);
+    (30_000i64 << doublings).min(60 * 60_000)
+}
+
 impl SweepReport {
+    fn deferred(&mut self, result: Result<i64, StoreError>, id: &str) {
+        match result {
+            Ok(attempts) => tracing::info!(object = %id, attempts, "connector still unreachable; retry deferred"),
+            Err(e) => self.failed(id, &ServiceError::Store(e)),
+        }
+    }
+
     fn failed(&mut self, id: &str, error: &ServiceError) {
         tracing::warn!(object = %id, %error, "sweep item failed; retried next pass");
         self.errors += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay;
+
+    #[test]
+    fn retries_back_off_from_thirty_seconds_to_an_hour() {
+        let delays: Vec<i64> = (1..=10).map(retry_delay).collect();
+        assert_eq!(&delays[..4], &[30_000, 60_000, 120_000, 240_000]);
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*delays.last().unwrap(), 60 * 60_000);
     }
 }

@@ -81,6 +81,13 @@ pub enum RefundReservation {
     ExceedsCaptured { available: i64 },
 }
 
+/// What a deferred retry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryObject {
+    IntentRecovery,
+    RefundSettlement,
+}
+
 /// Keyset position: the last row of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -182,8 +189,12 @@ pub trait Store: Send + Sync {
     /// Remembers the connector's authorization of a `processing` intent before anything else is
     /// asked of the connector, so that recovery can find it after a crash.
     async fn record_authorization(&self, scope: &Scope, id: &str, connector_ref: &str, now: Millis) -> Result<(), StoreError>;
-    /// Intents left `processing` (a crash or an unreachable connector) since before `before`.
-    async fn stale_processing(&self, before: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
+    /// Intents left `processing` (a crash or an unreachable connector) since before `before`, whose
+    /// next recovery attempt is due at `now`.
+    async fn stale_processing(&self, before: Millis, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
+    /// Puts off the next recovery of an intent, or settlement of a refund, after an attempt that
+    /// could not finish; returns how many attempts were made so far.
+    async fn defer_retry(&self, object: RetryObject, id: &str, backoff: &(dyn Fn(i64) -> Millis + Sync)) -> Result<i64, StoreError>;
     /// Intents whose payment window or confirmation window has passed.
     async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
 
@@ -192,8 +203,9 @@ pub trait Store: Send + Sync {
     /// Settles a pending refund; a refund already settled is returned unchanged.
     async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError>;
     async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, StoreError>;
-    /// Refunds left pending (a crash or an unreachable connector) since before `created_before`.
-    async fn pending_refunds(&self, created_before: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError>;
+    /// Refunds left pending (a crash or an unreachable connector) since before `created_before`,
+    /// whose next settlement attempt is due at `now`.
+    async fn pending_refunds(&self, created_before: Millis, now: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError>;
     async fn list_refunds(&self, scope: &Scope, filter: &RefundFilter, page: &Page) -> Result<Vec<Refund>, StoreError>;
 
     // transactions and events

@@ -34,7 +34,7 @@ macro_rules! sql_store {
         use $crate::store::sql::{contains_pattern, MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE};
         use $crate::store::{
             Cursor, IdempotencyBegin, IdempotencyScope, IntentFilter, LedgerViolation, NewIntentRecord,
-            NewRefundRecord, Page, RefundFilter, RefundReservation, Store, TransactionFilter,
+            NewRefundRecord, Page, RefundFilter, RefundReservation, RetryObject, Store, TransactionFilter,
             TransitionOutcome,
         };
 
@@ -589,16 +589,36 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn stale_processing(&self, before: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
+            async fn stale_processing(&self, before: Millis, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
                 let rows: Vec<(String, bool, String)> = sqlx::query_as(
-                    "SELECT merchant_id, livemode, id FROM payment_intents WHERE status = 'processing' AND updated_at < $1 \
-                     ORDER BY updated_at LIMIT $2",
+                    "SELECT merchant_id, livemode, id FROM payment_intents \
+                     WHERE status = 'processing' AND updated_at < $1 AND next_recovery_at <= $2 \
+                     ORDER BY updated_at LIMIT $3",
                 )
                 .bind(before)
+                .bind(now)
                 .bind(i64::from(limit))
                 .fetch_all(self.read_pool())
                 .await?;
                 Ok(rows.into_iter().map(|(merchant_id, livemode, id)| (Scope { merchant_id, livemode }, id)).collect())
+            }
+
+            async fn defer_retry(&self, object: RetryObject, id: &str, backoff: &(dyn Fn(i64) -> Millis + Sync)) -> Result<i64, StoreError> {
+                let (attempts_sql, next_sql) = match object {
+                    RetryObject::IntentRecovery => (
+                        "UPDATE payment_intents SET recovery_attempts = recovery_attempts + 1 WHERE id = $1 RETURNING recovery_attempts",
+                        "UPDATE payment_intents SET next_recovery_at = $1 WHERE id = $2",
+                    ),
+                    RetryObject::RefundSettlement => (
+                        "UPDATE refunds SET settle_attempts = settle_attempts + 1 WHERE id = $1 RETURNING settle_attempts",
+                        "UPDATE refunds SET next_settle_at = $1 WHERE id = $2",
+                    ),
+                };
+                let mut tx = self.begin_write().await?;
+                let attempts: i64 = sqlx::query_scalar(attempts_sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+                sqlx::query(next_sql).bind(backoff(attempts)).bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(attempts)
             }
 
             async fn intents_due_for_expiry(&self, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError> {
@@ -712,13 +732,15 @@ macro_rules! sql_store {
                 self.scoped::<RefundRow, Refund>(REFUND_COLUMNS, "refunds", scope, id).await
             }
 
-            async fn pending_refunds(&self, created_before: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError> {
+            async fn pending_refunds(&self, created_before: Millis, now: Millis, limit: u32) -> Result<Vec<(Scope, Refund, String, String)>, StoreError> {
                 let rows: Vec<(String, bool, String, Option<String>, Option<String>)> = sqlx::query_as(
                     "SELECT r.merchant_id, r.livemode, r.id, i.connector, i.connector_ref \
                      FROM refunds r JOIN payment_intents i ON i.id = r.payment_intent_id \
-                     WHERE r.status = 'pending' AND r.created_at < $1 ORDER BY r.created_at LIMIT $2",
+                     WHERE r.status = 'pending' AND r.created_at < $1 AND r.next_settle_at <= $2 \
+                     ORDER BY r.created_at LIMIT $3",
                 )
                 .bind(created_before)
+                .bind(now)
                 .bind(i64::from(limit))
                 .fetch_all(self.read_pool())
                 .await?;

@@ -103,8 +103,10 @@ async fn a_capture_during_a_processor_outage_is_finished_once_when_it_is_back(ap
     assert_eq!(confirm.body["status"], "processing", "outcome unknown: neither failed nor succeeded");
     app.clock.advance_minutes(3);
     let report = app.services.sweep().await.unwrap();
-    assert_eq!(report.recovered_intents, 0, "still unreachable: left for the next pass");
+    assert_eq!(report.recovered_intents, 0, "still unreachable: left for a later pass");
     app.test_card.set_unreachable(false);
+    assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 0, "the retry waits out its 30 s backoff");
+    app.clock.advance_minutes(1);
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "succeeded");
@@ -121,7 +123,12 @@ async fn a_refund_during_a_processor_outage_stays_pending_then_settles_once(app:
     assert_eq!(refund.body["status"], "pending");
     app.clock.advance_minutes(2);
     assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 0);
+    // Backing off: 30 s, then 60 s, while the processor stays down.
+    app.clock.advance_minutes(1);
+    assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 0);
     app.test_card.set_unreachable(false);
+    assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 0, "the second wait is not over");
+    app.clock.advance_minutes(1);
     assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 1);
     assert_eq!(app.get(&m.sk, &format!("/v1/refunds/{}", refund.id())).await.body["status"], "succeeded");
     assert_eq!(app.test_card.view(&id).refunded, 4000);
