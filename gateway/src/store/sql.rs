@@ -38,10 +38,19 @@ macro_rules! sql_store {
             TransitionOutcome,
         };
 
+        use sqlx::Row as _;
+
         type Tx = sqlx::Transaction<'static, $db>;
 
         fn is_unique_violation(e: &sqlx::Error) -> bool {
             matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+        }
+
+        /// Matches one idempotency key: its five scope columns are always `$1`..`$5`.
+        const KEY_MATCH: &str = "merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5";
+
+        fn key_query<'q>(sql: &'q str, k: &'q IdempotencyScope) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            sqlx::query(sql).bind(&k.merchant_id).bind(k.livemode).bind(&k.method).bind(&k.path).bind(&k.key)
         }
 
         fn cursor_parts(page: &Page) -> (Option<i64>, Option<String>) {
@@ -817,107 +826,63 @@ macro_rules! sql_store {
             async fn idempotency_begin(&self, k: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError> {
                 let lease = random_base62(24);
                 let mut tx = self.begin_write().await?;
+                let insert = "INSERT INTO idempotency_keys (merchant_id, livemode, method, path, key, fingerprint, state, lease_token, locked_until, created_at) \
+                              VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', $7, $8, $9) ON CONFLICT DO NOTHING";
+                let select = format!("SELECT fingerprint, state, response_status, response_body, locked_until FROM idempotency_keys WHERE {KEY_MATCH}");
                 // The row may vanish between a refused insert and the read (a release): try again.
                 let mut attempts = 0;
-                let (stored_fp, state, status, body, locked_until) = loop {
+                let row = loop {
                     attempts += 1;
-                    let inserted = sqlx::query(
-                        "INSERT INTO idempotency_keys (merchant_id, livemode, method, path, key, fingerprint, state, lease_token, locked_until, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', $7, $8, $9) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(&k.merchant_id)
-                    .bind(k.livemode)
-                    .bind(&k.method)
-                    .bind(&k.path)
-                    .bind(&k.key)
-                    .bind(fingerprint)
-                    .bind(&lease)
-                    .bind(lease_until)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    let inserted = key_query(insert, k)
+                        .bind(fingerprint)
+                        .bind(&lease)
+                        .bind(lease_until)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                     if inserted.rows_affected() == 1 {
                         tx.commit().await?;
                         return Ok(IdempotencyBegin::Started { lease });
                     }
-                    let row: Option<(String, String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
-                        "SELECT fingerprint, state, response_status, response_body, locked_until FROM idempotency_keys \
-                         WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5",
-                    )
-                    .bind(&k.merchant_id)
-                    .bind(k.livemode)
-                    .bind(&k.method)
-                    .bind(&k.path)
-                    .bind(&k.key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match row {
+                    match key_query(&select, k).fetch_optional(&mut *tx).await? {
                         Some(row) => break row,
                         None if attempts < 3 => continue,
                         None => return Ok(IdempotencyBegin::InFlight),
                     }
                 };
-                if stored_fp != fingerprint {
+                if row.try_get::<String, _>("fingerprint")? != fingerprint {
                     return Ok(IdempotencyBegin::Mismatch);
                 }
-                if state == "done" {
-                    let status = status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
-                    return Ok(IdempotencyBegin::Completed { status, body: body.unwrap_or_default() });
+                if row.try_get::<String, _>("state")? == "done" {
+                    let status = row.try_get::<Option<i64>, _>("response_status")?.and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+                    let body = row.try_get::<Option<String>, _>("response_body")?.unwrap_or_default();
+                    return Ok(IdempotencyBegin::Completed { status, body });
                 }
+                let locked_until: i64 = row.try_get("locked_until")?;
                 if locked_until > now {
                     return Ok(IdempotencyBegin::InFlight);
                 }
                 // The first request's process died mid-flight: take the key over, once.
-                let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET locked_until = $1, lease_token = $2 WHERE merchant_id = $3 AND livemode = $4 \
-                     AND method = $5 AND path = $6 AND key = $7 AND state = 'in_flight' AND locked_until = $8",
-                )
-                .bind(lease_until)
-                .bind(&lease)
-                .bind(&k.merchant_id)
-                .bind(k.livemode)
-                .bind(&k.method)
-                .bind(&k.path)
-                .bind(&k.key)
-                .bind(locked_until)
-                .execute(&mut *tx)
-                .await?;
+                let take = format!(
+                    "UPDATE idempotency_keys SET locked_until = $6, lease_token = $7 WHERE {KEY_MATCH} AND state = 'in_flight' AND locked_until = $8"
+                );
+                let taken = key_query(&take, k).bind(lease_until).bind(&lease).bind(locked_until).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(if taken.rows_affected() == 1 { IdempotencyBegin::Started { lease } } else { IdempotencyBegin::InFlight })
             }
 
             async fn idempotency_complete(&self, k: &IdempotencyScope, lease: &str, status: u16, body: &str) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE idempotency_keys SET state = 'done', response_status = $1, response_body = $2 \
-                     WHERE merchant_id = $3 AND livemode = $4 AND method = $5 AND path = $6 AND key = $7 \
-                       AND state = 'in_flight' AND lease_token = $8",
-                )
-                .bind(i64::from(status))
-                .bind(body)
-                .bind(&k.merchant_id)
-                .bind(k.livemode)
-                .bind(&k.method)
-                .bind(&k.path)
-                .bind(&k.key)
-                .bind(lease)
-                .execute(self.write_pool())
-                .await?;
+                let sql = format!(
+                    "UPDATE idempotency_keys SET state = 'done', response_status = $6, response_body = $7 \
+                     WHERE {KEY_MATCH} AND state = 'in_flight' AND lease_token = $8"
+                );
+                key_query(&sql, k).bind(i64::from(status)).bind(body).bind(lease).execute(self.write_pool()).await?;
                 Ok(())
             }
 
             async fn idempotency_release(&self, k: &IdempotencyScope, lease: &str) -> Result<(), StoreError> {
-                sqlx::query(
-                    "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 \
-                     AND key = $5 AND state = 'in_flight' AND lease_token = $6",
-                )
-                .bind(&k.merchant_id)
-                .bind(k.livemode)
-                .bind(&k.method)
-                .bind(&k.path)
-                .bind(&k.key)
-                .bind(lease)
-                .execute(self.write_pool())
-                .await?;
+                let sql = format!("DELETE FROM idempotency_keys WHERE {KEY_MATCH} AND state = 'in_flight' AND lease_token = $6");
+                key_query(&sql, k).bind(lease).execute(self.write_pool()).await?;
                 Ok(())
             }
 

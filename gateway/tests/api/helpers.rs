@@ -82,7 +82,27 @@ impl Reply {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A multi-thread runtime and one app on it, for property tests that block on each case.
+pub fn blocking_app(engine: Engine) -> (tokio::runtime::Runtime, TestApp) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let app = rt.block_on(TestApp::on(engine));
+    (rt, app)
+}
+
 impl TestApp {
+    pub async fn on(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => Self::sqlite().await,
+            Engine::Postgres => Self::postgres().await,
+        }
+    }
+
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/paygate.db", dir.path().display());
@@ -223,7 +243,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::sqlite().await).await
+                    super::$name($crate::helpers::TestApp::on($crate::helpers::Engine::Sqlite).await).await
                 }
             )*
         }
@@ -231,7 +251,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::postgres().await).await
+                    super::$name($crate::helpers::TestApp::on($crate::helpers::Engine::Postgres).await).await
                 }
             )*
         }

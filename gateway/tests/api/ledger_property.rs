@@ -1,7 +1,7 @@
 //! A property test: random sequences of operations on several merchants, with the ledger
 //! invariants checked after every step.
 
-use crate::helpers::TestApp;
+use crate::helpers::{blocking_app, Engine, TestApp};
 use gateway::connector::test_card::{CARD_DECLINED, CARD_INSUFFICIENT_FUNDS, CARD_SUCCEEDS};
 use gateway::connector::PaymentMethod;
 use gateway::domain::intent::{ConfirmMode, NewIntent, NewIntentInput};
@@ -113,9 +113,8 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
     Ok(())
 }
 
-fn property(make: fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = TestApp>>>) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let app = rt.block_on(make());
+fn property(engine: Engine) {
+    let (rt, app) = blocking_app(engine);
     let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
     runner
         .run(&proptest::collection::vec(op(), 1..40), |ops| {
@@ -133,10 +132,10 @@ fn property(make: fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Tes
 
 #[test]
 fn sqlite_ledger_invariants_hold_after_every_step_of_random_operations() {
-    property(|| Box::pin(TestApp::sqlite()));
+    property(Engine::Sqlite);
 }
 
 #[test]
 fn postgres_ledger_invariants_hold_after_every_step_of_random_operations() {
-    property(|| Box::pin(TestApp::postgres()));
+    property(Engine::Postgres);
 }
