@@ -1,0 +1,65 @@
+//! `paygate-loadgen`: the live-event benchmark. `baseline-server` is the bare broadcast SSE
+//! endpoint every figure is compared with; `sse` drives the baseline and the gateway in one run
+//! and writes the report. Performance claims come from here, never from timed tests.
+
+mod baseline;
+mod bench;
+mod client;
+mod gateway;
+mod http;
+mod report;
+mod server;
+mod sse;
+mod stats;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(name = "paygate-loadgen", about = "Load generator for paygate's live events (SSE)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A minimal axum SSE endpoint on a tokio broadcast channel: `GET /events` streams,
+    /// `POST /publish` sends the request body to every open stream. Prints its URL on stdout.
+    BaselineServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+    },
+    /// Run the SSE benchmark: baseline and gateway scenarios at each connection count.
+    Sse(bench::Options),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Both sides hold one socket per connection: lift the soft descriptor limit to the hard one
+    // (children inherit it).
+    let nofile = raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::BaselineServer { bind } => runtime.block_on(baseline::serve(bind)),
+        Command::Sse(options) => runtime.block_on(bench::run(options, nofile)),
+    }
+}
+
+/// Raises RLIMIT_NOFILE's soft limit to its hard limit; returns the soft limit now in force.
+fn raise_nofile_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur
+}
