@@ -9,7 +9,7 @@ use crate::server::ServerProcess;
 use crate::stats::{summarize, Summary};
 use anyhow::Context;
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::Method;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,8 +28,9 @@ pub struct Options {
     /// Messages published and delivered before measuring (not in the figures).
     #[arg(long, default_value_t = 5)]
     pub warmup: u32,
-    /// Connections opened concurrently while building up to N.
-    #[arg(long, default_value_t = 200)]
+    /// Connections opened concurrently while building up to N. Keep it under the servers' listen
+    /// backlog (tokio's default is 128 here): past it, refused SYNs wait a second to be retried.
+    #[arg(long, default_value_t = 100)]
     pub batch: usize,
     /// Gateway scenarios to run after the baseline, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "one-process,two-processes,intent-streams")]
@@ -110,6 +111,9 @@ pub struct Figures {
     pub open_failures: usize,
     pub first_open_failure: Option<String>,
     pub open_seconds: f64,
+    /// Connection attempts the kernel dropped on a full listen queue while opening (retried
+    /// by the client after a second or more).
+    pub listen_overflows: u64,
     pub rss_before_kib: u64,
     pub rss_open_kib: u64,
     pub rss_end_kib: u64,
@@ -282,7 +286,7 @@ impl Publisher {
             }
         };
         anyhow::ensure!(
-            status.is_success() || status == StatusCode::ACCEPTED,
+            status.is_success(),
             "publishing message {k}: {status} {}",
             String::from_utf8_lossy(&body)
         );
@@ -299,15 +303,13 @@ async fn broadcast(run: &Run, server: &ServerProcess, target: Arc<Target>, mut p
     // subscription, pools) is not charged to the N connections.
     open(&mut subscribers, 1, 1, |_| (target.clone(), matcher.clone()), &sink).await?;
     let rss_before_kib = server.rss_kib()?;
-    let started = Instant::now();
-    let (opened, failures) = open(&mut subscribers, n, run.options.batch, |_| (target.clone(), matcher.clone()), &sink).await?;
-    let open_seconds = started.elapsed().as_secs_f64();
+    let opened = open(&mut subscribers, n, run.options.batch, |_| (target.clone(), matcher.clone()), &sink).await?;
     let rss_open_kib = server.rss_kib()?;
-    let expected = opened + 1;
+    let expected = opened.count + 1;
     let measured = publish_all(run, &mut publisher, &mut deliveries, |_| expected).await?;
     let rss_end_kib = server.rss_kib()?;
     subscribers.shutdown().await;
-    Ok(measured.into_figures(opened, failures, open_seconds, [rss_before_kib, rss_open_kib, rss_end_kib], expected, &sink.anomalies))
+    Ok(measured.into_figures(opened, [rss_before_kib, rss_open_kib, rss_end_kib], expected, &sink.anomalies))
 }
 
 /// N intents, each with one subscriber on its own stream; message k approves one of them.
@@ -329,9 +331,7 @@ async fn intent_streams(run: &Run, gateway: &Gateway, n: usize) -> anyhow::Resul
     let mut subscribers = JoinSet::new();
     let reader = gateway.reader();
     let rss_before_kib = reader.rss_kib()?;
-    let started = Instant::now();
-    let (opened, failures) = open(&mut subscribers, n, run.options.batch, |i| (targets[i].clone(), matcher_for(i)), &sink).await?;
-    let open_seconds = started.elapsed().as_secs_f64();
+    let opened = open(&mut subscribers, n, run.options.batch, |i| (targets[i].clone(), matcher_for(i)), &sink).await?;
     let rss_open_kib = reader.rss_kib()?;
     let mut publisher = Publisher::Approve {
         http: HttpClient::new(gateway.writer().addr),
@@ -341,7 +341,7 @@ async fn intent_streams(run: &Run, gateway: &Gateway, n: usize) -> anyhow::Resul
     let measured = publish_all(run, &mut publisher, &mut deliveries, |_| 1).await?;
     let rss_end_kib = reader.rss_kib()?;
     subscribers.shutdown().await;
-    let mut figures = measured.into_figures(opened, failures, open_seconds, [rss_before_kib, rss_open_kib, rss_end_kib], 1, &sink.anomalies);
+    let mut figures = measured.into_figures(opened, [rss_before_kib, rss_open_kib, rss_end_kib], 1, &sink.anomalies);
     // Streams end after their intent's terminal state: those endings are expected.
     figures.ended = figures.ended.saturating_sub(u64::from(figures.published));
     Ok(figures)
@@ -352,14 +352,23 @@ fn sink() -> (Sink, mpsc::UnboundedReceiver<Delivery>) {
     (Sink { deliveries: tx, anomalies: Arc::new(Anomalies::default()) }, rx)
 }
 
-/// Opens `n` subscribers, `batch` at a time; returns how many opened and the failures' reasons.
+struct Opened {
+    count: usize,
+    failures: Vec<String>,
+    seconds: f64,
+    listen_overflows: u64,
+}
+
+/// Opens `n` subscribers, `batch` at a time.
 async fn open(
     set: &mut JoinSet<()>,
     n: usize,
     batch: usize,
     make: impl Fn(usize) -> (Arc<Target>, Matcher),
     sink: &Sink,
-) -> anyhow::Result<(usize, Vec<String>)> {
+) -> anyhow::Result<Opened> {
+    let started = Instant::now();
+    let overflows_before = crate::server::listen_overflows();
     let mut opened = 0;
     let mut failures = Vec::new();
     let mut next = 0;
@@ -381,7 +390,12 @@ async fn open(
         next = end;
     }
     anyhow::ensure!(opened > 0, "no connection opened: {}", failures.first().map(String::as_str).unwrap_or("?"));
-    Ok((opened, failures))
+    Ok(Opened {
+        count: opened,
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
+        listen_overflows: crate::server::listen_overflows().saturating_sub(overflows_before),
+    })
 }
 
 struct Measured {
@@ -442,7 +456,7 @@ impl Measured {
         }
     }
 
-    fn into_figures(self, opened: usize, failures: Vec<String>, open_seconds: f64, rss: [u64; 3], expected_per_message: usize, anomalies: &Anomalies) -> Figures {
+    fn into_figures(self, open: Opened, rss: [u64; 3], expected_per_message: usize, anomalies: &Anomalies) -> Figures {
         let mut latencies = Vec::new();
         let mut completions = Vec::new();
         let mut delivered = 0u64;
@@ -460,10 +474,11 @@ impl Measured {
             }
         }
         Figures {
-            opened,
-            open_failures: failures.len(),
-            first_open_failure: failures.into_iter().next(),
-            open_seconds,
+            opened: open.count,
+            open_failures: open.failures.len(),
+            first_open_failure: open.failures.into_iter().next(),
+            open_seconds: open.seconds,
+            listen_overflows: open.listen_overflows,
             rss_before_kib: rss[0],
             rss_open_kib: rss[1],
             rss_end_kib: rss[2],

@@ -39,7 +39,7 @@ pub fn write(run: &Run, outcomes: &[Outcome], elapsed: Duration, note: Option<&s
                 let is_base = outcome.scenario == Scenario::Baseline;
                 let latency = |pick: fn(&crate::stats::Summary) -> Duration, of: fn(&Figures) -> Option<crate::stats::Summary>| {
                     let value = of(f).map(|s| pick(&s));
-                    let reference = base.and_then(|b| of(b)).map(|s| pick(&s));
+                    let reference = base.and_then(of).map(|s| pick(&s));
                     cell_duration(value, reference, is_base)
                 };
                 let lat = |f: &Figures| f.latency;
@@ -67,7 +67,7 @@ pub fn write(run: &Run, outcomes: &[Outcome], elapsed: Duration, note: Option<&s
 
     md.push_str("### Delivery checks\n\n");
     md.push_str(
-        "| scenario | connections | opened (failed) | open time | deliveries expected | missed | duplicated | \
+        "| scenario | connections | opened (failed) | open time (listen drops) | deliveries expected | missed | duplicated | \
          out of order | unmatched frames | streams ended early | mean data bytes | server RSS before / open / end |\n",
     );
     md.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -75,12 +75,13 @@ pub fn write(run: &Run, outcomes: &[Outcome], elapsed: Duration, note: Option<&s
         let Ok(f) = &outcome.result else { continue };
         let _ = writeln!(
             md,
-            "| {} | {} | {} ({}) | {:.1} s | {} | {} | {} | {} | {} | {} | {:.0} | {} / {} / {} MiB |",
+            "| {} | {} | {} ({}) | {:.1} s ({}) | {} | {} | {} | {} | {} | {} | {:.0} | {} / {} / {} MiB |",
             outcome.scenario.label(),
             thousands(outcome.connections),
             thousands(f.opened),
             f.open_failures,
             f.open_seconds,
+            f.listen_overflows,
             thousands(f.published as usize * f.expected_per_message),
             f.missed,
             f.duplicates,
@@ -151,6 +152,8 @@ this is an upper bound on what a stream costs.\n\
 - **Delivery checks**: *missed* = deliveries expected but not seen (each message to each open stream); \
 *duplicated* = a message seen twice on one stream; *out of order* = a `sequence` not above the previous one on \
 the same stream; *unmatched frames* = merchant-stream frames that carried no message of this run; \
+*listen drops* = connection attempts the kernel dropped on a full listen queue while the streams were being \
+opened (system-wide counter; each costs the client a retransmitted SYN a second later); \
 *streams ended early* = streams that closed while the benchmark listened (for intent streams, the expected end \
 after the approved intent's terminal state is not counted). The baseline's data is padded to {payload} bytes, \
 close to a gateway event.\n\

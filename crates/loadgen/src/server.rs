@@ -91,6 +91,20 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS line")
 }
 
+/// The kernel's count of connections dropped because a listen queue was full (system-wide,
+/// `TcpExt: ListenOverflows` in /proc/net/netstat).
+pub fn listen_overflows() -> u64 {
+    let netstat = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
+    let mut tcp_ext = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (tcp_ext.next(), tcp_ext.next()) else { return 0 };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "ListenOverflows")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The `host:port` of the first `http://` URL in a line.
 fn url_in(line: &str) -> Option<SocketAddr> {
     let rest = &line[line.find("http://")? + "http://".len()..];
