@@ -14,5 +14,6 @@ mod lifecycle;
 mod live;
 mod openapi;
 mod recovery;
+mod redis_fanout;
 mod secrets;
 mod store_conformance;
