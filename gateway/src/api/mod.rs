@@ -68,7 +68,11 @@ pub fn router(services: Arc<Services>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, never the query: the browser's stream carries its client
+        // secret there.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .with_state(services)
 }
