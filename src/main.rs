@@ -246,11 +246,35 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     } else {
         println!("  Create merchants and keys with `paygate merchant create --name <name>` and `paygate key create`.");
     }
+    if let Some(url) = &config.redis_url {
+        services.bus.attach_redis(url.expose()).map_err(anyhow::Error::msg)?;
+        println!("  Live events   shared with other replicas through Redis");
+    }
     let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
-    axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(shutdown_signal()).await?;
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    let bus = services.bus.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing event streams");
+        // Open streams end now; their clients reconnect (to another replica) with Last-Event-ID.
+        bus.shut_down();
+        let _ = signalled_tx.send(true);
+    };
+    let server = axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(stop);
+    let deadline = async move {
+        let _ = signalled.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = deadline => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    }
     sweeper.abort();
     Ok(())
 }
+
+/// How long in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 async fn sweep_loop(services: Arc<Services>, every: Duration) {
     let mut tick = tokio::time::interval(every);

@@ -17,6 +17,8 @@ pub struct Config {
     /// Keys API keys and client secrets are hashed under. Replicas must share it.
     pub key_hash_secret: Secret,
     pub sweep_interval_secs: u64,
+    /// Redis for live events across replicas; `None` keeps them in-process (one replica).
+    pub redis_url: Option<Secret>,
 }
 
 /// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
@@ -28,6 +30,7 @@ struct FileConfig {
     database_url: Option<String>,
     key_hash_secret: Option<Secret>,
     sweep_interval_secs: Option<u64>,
+    redis_url: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,7 @@ pub enum ConfigError {
 impl Config {
     /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
-    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`.
+    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -91,7 +94,13 @@ impl Config {
             .or(file_config.sweep_interval_secs)
             .unwrap_or(5)
             .max(1);
-        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs })
+        let redis_url = env("REDIS_URL").map(Secret::new).or(file_config.redis_url);
+        if let Some(url) = &redis_url {
+            if !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://")) {
+                return Err(ConfigError::Invalid("REDIS_URL must start with redis:// or rediss://".into()));
+            }
+        }
+        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, redis_url })
     }
 }
 

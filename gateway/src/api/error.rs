@@ -101,6 +101,16 @@ impl From<ServiceError> for ApiError {
             )
             .with_param("Idempotency-Key"),
             TestModeOnly => ApiError::new(StatusCode::FORBIDDEN, "test_mode_only", "Test helpers need a test-mode secret key."),
+            UnknownLastEventId => ApiError::bad_request(
+                "invalid_last_event_id",
+                "Last-Event-ID",
+                "Last-Event-ID does not name an event of this stream. Reconnect without it to start afresh.",
+            ),
+            StreamNotAuthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "stream_not_authorized",
+                "Send the payment intent's client_secret and your publishable key (pk_...) as query parameters.",
+            ),
             ConnectorMissing(name) => {
                 tracing::error!(connector = %name, "connector not configured");
                 ApiError::internal()
@@ -124,6 +134,7 @@ fn past_tense(action: &str) -> &str {
         "approve" => "approved",
         "decline" => "declined",
         "expire" => "expired",
+        "scan" => "scanned",
         "refund" => "refunded",
         other => other,
     }
