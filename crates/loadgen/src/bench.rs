@@ -33,7 +33,7 @@ pub struct Options {
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
     /// Gateway scenarios to run after the baseline, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "one-process,two-processes,intent-streams")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "one-process,two-processes,intent-streams,intent-streams-two-processes")]
     pub gateway: Vec<GatewayScenario>,
     /// The `paygate` binary (default: beside this one).
     #[arg(long)]
