@@ -117,6 +117,8 @@ pub struct Figures {
     pub rss_before_kib: u64,
     pub rss_open_kib: u64,
     pub rss_end_kib: u64,
+    /// CPU time of the server processes (both, with two) while publishing, per message.
+    pub server_cpu_ms_per_message: f64,
     /// Publish-to-arrival, every (measured message, subscriber) pair.
     pub latency: Option<Summary>,
     /// Per measured message: publish to arrival at its last subscriber.
@@ -216,7 +218,7 @@ async fn run_scenario(run: &Run, scenario: Scenario, n: usize, database: Option<
             let server = ServerProcess::start("baseline", command, &log_dir.join("baseline.log")).await?;
             let target = Arc::new(Target { addr: server.addr, path_and_query: "/events".into(), headers: Vec::new() });
             let publisher = Publisher::Baseline { http: HttpClient::new(server.addr), payload_bytes: run.options.payload_bytes };
-            let result = broadcast(run, &server, target, publisher, n).await;
+            let result = broadcast(run, &server, &[&server], target, publisher, n).await;
             server.stop().await;
             result
         }
@@ -236,7 +238,7 @@ async fn run_scenario(run: &Run, scenario: Scenario, n: usize, database: Option<
                 GatewayScenario::OneProcess | GatewayScenario::TwoProcesses => {
                     let target = Arc::new(gateway.merchant_stream());
                     let publisher = Publisher::CreateIntent { http: HttpClient::new(gateway.writer().addr), secret_key: gateway.secret_key.clone() };
-                    broadcast(run, gateway.reader(), target, publisher, n).await
+                    broadcast(run, gateway.reader(), &gateway.processes(), target, publisher, n).await
                 }
                 GatewayScenario::IntentStreams | GatewayScenario::IntentStreamsTwoProcesses => intent_streams(run, &gateway, n).await,
             };
@@ -294,8 +296,16 @@ impl Publisher {
     }
 }
 
-/// N subscribers on one stream; each message goes to all of them.
-async fn broadcast(run: &Run, server: &ServerProcess, target: Arc<Target>, mut publisher: Publisher, n: usize) -> anyhow::Result<Figures> {
+/// N subscribers on one stream; each message goes to all of them. `server` holds the streams;
+/// `processes` are all the scenario's servers, whose CPU time is counted.
+async fn broadcast(
+    run: &Run,
+    server: &ServerProcess,
+    processes: &[&ServerProcess],
+    target: Arc<Target>,
+    mut publisher: Publisher,
+    n: usize,
+) -> anyhow::Result<Figures> {
     let (sink, mut deliveries) = sink();
     let mut subscribers = JoinSet::new();
     let matcher = Matcher::Marker(run.marker.clone());
@@ -306,7 +316,7 @@ async fn broadcast(run: &Run, server: &ServerProcess, target: Arc<Target>, mut p
     let opened = open(&mut subscribers, n, run.options.batch, |_| (target.clone(), matcher.clone()), &sink).await?;
     let rss_open_kib = server.rss_kib()?;
     let expected = opened.count + 1;
-    let measured = publish_all(run, &mut publisher, &mut deliveries, |_| expected).await?;
+    let measured = publish_all(run, processes, &mut publisher, &mut deliveries, |_| expected).await?;
     let rss_end_kib = server.rss_kib()?;
     subscribers.shutdown().await;
     Ok(measured.into_figures(opened, [rss_before_kib, rss_open_kib, rss_end_kib], expected, &sink.anomalies))
@@ -338,7 +348,7 @@ async fn intent_streams(run: &Run, gateway: &Gateway, n: usize) -> anyhow::Resul
         secret_key: gateway.secret_key.clone(),
         intent_ids: (0..total).map(|k| intents[target_of(k)].id.clone()).collect(),
     };
-    let measured = publish_all(run, &mut publisher, &mut deliveries, |_| 1).await?;
+    let measured = publish_all(run, &gateway.processes(), &mut publisher, &mut deliveries, |_| 1).await?;
     let rss_end_kib = reader.rss_kib()?;
     subscribers.shutdown().await;
     let mut figures = measured.into_figures(opened, [rss_before_kib, rss_open_kib, rss_end_kib], 1, &sink.anomalies);
@@ -405,12 +415,14 @@ struct Measured {
     data_bytes: u64,
     warmup: usize,
     expected_total: u64,
+    server_cpu_seconds: f64,
 }
 
 /// Publishes warm-up and measured messages one at a time, each after the previous one reached
 /// every subscriber (or timed out).
 async fn publish_all(
     run: &Run,
+    processes: &[&ServerProcess],
     publisher: &mut Publisher,
     deliveries: &mut mpsc::UnboundedReceiver<Delivery>,
     expected: impl Fn(usize) -> usize,
@@ -423,7 +435,10 @@ async fn publish_all(
         data_bytes: 0,
         warmup: run.options.warmup as usize,
         expected_total: 0,
+        server_cpu_seconds: 0.0,
     };
+    let cpu = || processes.iter().map(|p| p.cpu_seconds()).sum::<anyhow::Result<f64>>();
+    let cpu_before = cpu()?;
     let mut silent_in_a_row = 0;
     for k in 0..total {
         m.started.push(Instant::now());
@@ -445,6 +460,7 @@ async fn publish_all(
     while let Ok(d) = deliveries.try_recv() {
         m.record(d);
     }
+    m.server_cpu_seconds = cpu()? - cpu_before;
     Ok(m)
 }
 
@@ -482,6 +498,7 @@ impl Measured {
             rss_before_kib: rss[0],
             rss_open_kib: rss[1],
             rss_end_kib: rss[2],
+            server_cpu_ms_per_message: self.server_cpu_seconds * 1000.0 / self.started.len().max(1) as f64,
             latency: summarize(latencies),
             completion: summarize(completions),
             published: self.started.len() as u32,

@@ -76,6 +76,11 @@ impl Gateway {
         self.reader.as_ref().unwrap_or(&self.writer)
     }
 
+    /// Every process of this gateway.
+    pub fn processes(&self) -> Vec<&ServerProcess> {
+        std::iter::once(&self.writer).chain(self.reader.as_ref()).collect()
+    }
+
     /// The merchant-wide stream, on the reader.
     pub fn merchant_stream(&self) -> Target {
         Target {

@@ -29,8 +29,8 @@ pub fn write(run: &Run, outcomes: &[Outcome], elapsed: Duration, note: Option<&s
         o.warmup,
         elapsed.as_secs_f64()
     );
-    md.push_str("| scenario | connections | p50 | p99 | max | last subscriber, p50 | memory per connection |\n");
-    md.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    md.push_str("| scenario | connections | p50 | p99 | max | last subscriber, p50 | memory per connection | server CPU per message |\n");
+    md.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for outcome in outcomes {
         let base = baseline_for(outcomes, outcome.connections);
         let _ = write!(md, "| {} | {} ", outcome.scenario.label(), thousands(outcome.connections));
@@ -46,16 +46,17 @@ pub fn write(run: &Run, outcomes: &[Outcome], elapsed: Duration, note: Option<&s
                 let done = |f: &Figures| f.completion;
                 let _ = write!(
                     md,
-                    "| {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     latency(|s| s.p50, lat),
                     latency(|s| s.p99, lat),
                     latency(|s| s.max, lat),
                     latency(|s| s.p50, done),
-                    cell_memory(f.kib_per_connection(), base.and_then(Figures::kib_per_connection), is_base)
+                    cell_memory(f.kib_per_connection(), base.and_then(Figures::kib_per_connection), is_base),
+                    cell_cpu(f.server_cpu_ms_per_message, base.map(|b| b.server_cpu_ms_per_message), is_base)
                 );
             }
             Err(e) => {
-                let _ = write!(md, "| not run: {} | | | | |", one_line(e));
+                let _ = write!(md, "| not run: {} | | | | | |", one_line(e));
             }
         }
         md.push('\n');
@@ -144,11 +145,18 @@ measured messages. This is the fan-out's completion time.\n\
 (or after {timeout} s). This measures delivery latency, not throughput.\n\
 - **Intent streams**: each subscriber follows its own intent \
 (`GET /v1/payment_intents/{{id}}/events?client_secret=...&key=pk_test_...`); each message approves one intent, \
-and its latency is to that intent's `{approved}` frame, at its one subscriber, while the other N-1 streams stay open.\n\
+and its latency is to that intent's `{approved}` frame, at its one subscriber, while the other N-1 streams stay open. \
+The ratio still divides by the baseline's broadcast to all N subscribers, so a ratio below 1 is expected there: it \
+says how the cost of one approval plus one delivery, with N streams open, compares with one full fan-out.\n\
 - **Memory per connection**: the server process's resident memory (`VmRSS` in `/proc/<pid>/status`) with the N \
 streams open, minus it before they were opened (after one warm-up stream), divided by N. In the two-process \
 scenarios it is process B's, the one holding the streams. Freed memory an allocator keeps is not returned, so \
 this is an upper bound on what a stream costs.\n\
+- **Server CPU per message**: user plus system CPU time of the server processes (both, in the two-process \
+scenarios) while the warm-up and measured messages were published and delivered, divided by the number of \
+messages; read from `/proc/<pid>/stat`, so its resolution is 10 ms over the whole phase. It includes handling \
+the request that causes the message and the keep-alives of the open streams. Unlike the latencies it does not \
+depend on the driver's own share of the cores.\n\
 - **Delivery checks**: *missed* = deliveries expected but not seen (each message to each open stream); \
 *duplicated* = a message seen twice on one stream; *out of order* = a `sequence` not above the previous one on \
 the same stream; *unmatched frames* = merchant-stream frames that carried no message of this run; \
@@ -237,9 +245,20 @@ fn cell_memory(value: Option<f64>, reference: Option<f64>, is_base: bool) -> Str
     }
 }
 
+fn cell_cpu(value: f64, reference: Option<f64>, is_base: bool) -> String {
+    let shown = format!("{value:.1} ms");
+    match reference {
+        _ if is_base => format!("{shown} (×1.0)"),
+        Some(r) if r > 0.0 => format!("{shown} (×{})", ratio(value / r)),
+        _ => shown,
+    }
+}
+
 fn ratio(r: f64) -> String {
     if r >= 10.0 {
         format!("{r:.0}")
+    } else if r < 0.1 {
+        format!("{r:.3}")
     } else {
         format!("{r:.1}")
     }
@@ -305,5 +324,7 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(250)), "250 ms");
         assert_eq!(cell_duration(Some(Duration::from_millis(30)), Some(Duration::from_millis(10)), false), "30 ms (×3.0)");
         assert_eq!(cell_memory(Some(12.0), Some(4.0), false), "12.0 KiB (×3.0)");
+        assert_eq!(ratio(0.014), "0.014");
+        assert_eq!(ratio(24.4), "24");
     }
 }

@@ -68,6 +68,19 @@ impl ServerProcess {
         rss_kib(self.pid)
     }
 
+    /// CPU time (user + system) the process has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // Fields after the command name (which may hold spaces) start at field 3, `state`;
+        // utime and stime are fields 14 and 15.
+        let rest = &stat[stat.rfind(')').context("malformed stat")? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).context("malformed stat");
+        // SAFETY: sysconf only reads a system constant.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        Ok((ticks(11)? + ticks(12)?) as f64 / per_second)
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited after a few seconds.
     pub async fn stop(mut self) {
         if let Ok(pid) = i32::try_from(self.pid) {
