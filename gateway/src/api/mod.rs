@@ -9,6 +9,7 @@ pub mod pagination;
 pub mod refunds;
 pub mod test_helpers;
 pub mod transactions;
+pub mod webhooks;
 
 use crate::service::Services;
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +35,11 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/test_helpers/payment_intents/{id}/approve", post(test_helpers::approve))
         .route("/test_helpers/payment_intents/{id}/decline", post(test_helpers::decline))
         .route("/test_helpers/payment_intents/{id}/expire", post(test_helpers::expire))
+        .route("/webhook_endpoints", post(webhooks::create).get(webhooks::list))
+        .route("/webhook_endpoints/{id}", get(webhooks::retrieve).post(webhooks::update).delete(webhooks::delete))
+        .route("/webhook_endpoints/{id}/rotate_secret", post(webhooks::rotate_secret))
+        .route("/webhook_endpoints/{id}/attempts", get(webhooks::attempts))
+        .route("/webhook_endpoints/{id}/resend", post(webhooks::resend))
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up: authenticate first, then idempotency.
         .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::idempotency))

@@ -5,10 +5,12 @@ mod merchants;
 pub mod refunds;
 mod transactions;
 mod sweep;
+pub mod webhooks;
 
 pub use intents::CreatedIntent;
 pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
 pub use sweep::SweepReport;
+pub use webhooks::{DeliveryReport, WebhookSettings, Webhooks};
 
 use crate::clock::Clock;
 use crate::connector::Connectors;
@@ -25,6 +27,8 @@ pub struct Services {
     pub hasher: KeyHasher,
     /// Base of the customer-facing URLs (`{public_url}/p/{code}`).
     pub public_url: String,
+    /// Webhook delivery settings and their HTTP client.
+    pub webhooks: Webhooks,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,10 @@ pub enum ServiceError {
     TestModeOnly,
     #[error("connector {0} is not configured")]
     ConnectorMissing(String),
+    #[error("the webhook endpoint is disabled")]
+    WebhookEndpointDisabled,
+    #[error("at most {0} webhook endpoints per merchant and mode")]
+    TooManyWebhookEndpoints(i64),
     #[error("store: {0}")]
     Store(StoreError),
     #[error("internal: {0}")]
@@ -109,6 +117,12 @@ impl Services {
     /// Services with the connectors this build ships (the test card processor).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
         let connectors = Connectors::default().with(Arc::new(crate::connector::test_card::TestCardProcessor::new()));
-        Self { store, clock, connectors, hasher, public_url }
+        Self { store, clock, connectors, hasher, public_url, webhooks: Webhooks::default() }
+    }
+
+    /// The same services with other webhook delivery settings.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = Webhooks::new(settings);
+        self
     }
 }

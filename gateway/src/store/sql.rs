@@ -94,11 +94,12 @@ macro_rules! sql_store {
                 .bind(&scope.merchant_id)
                 .fetch_one(&mut **tx)
                 .await?;
+                let id = IdKind::Event.generate();
                 sqlx::query(
                     "INSERT INTO events (id, merchant_id, livemode, seq, type, object_id, payload, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
-                .bind(IdKind::Event.generate())
+                .bind(&id)
                 .bind(&scope.merchant_id)
                 .bind(scope.livemode)
                 .bind(seq)
@@ -108,6 +109,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
+                Self::enqueue_webhook_deliveries(tx, scope, &id, kind, now).await?;
                 Ok(())
             }
 
@@ -322,6 +324,9 @@ macro_rules! sql_store {
                 Ok(r.flatten())
             }
         }
+
+        $crate::store::webhook_sql::webhook_helpers!($store, $db);
+        $crate::store::webhook_sql::webhook_store_methods!($store, $engine);
 
         #[async_trait::async_trait]
         impl Store for $store {
