@@ -9,7 +9,7 @@ use gateway::connector::test_card::TestCardProcessor;
 use gateway::connector::Connectors;
 use gateway::domain::keys::{KeyHasher, KeyKind};
 use gateway::secret::Secret;
-use gateway::service::Services;
+use gateway::service::{Services, WebhookSettings, Webhooks};
 use gateway::store::{PostgresStore, SqliteStore, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -53,6 +53,18 @@ impl Drop for Cleanup {
 
 pub fn pg_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Webhook settings for tests: loopback receivers allowed, retries after one minute without
+/// jitter (three of them), a short timeout.
+pub fn webhook_test_settings() -> WebhookSettings {
+    WebhookSettings {
+        retry_schedule: vec![std::time::Duration::from_secs(60); 3],
+        jitter: 0.0,
+        timeout: std::time::Duration::from_secs(5),
+        allow_private: true,
+        ..WebhookSettings::default()
+    }
 }
 
 /// A merchant with its keys in plaintext.
@@ -121,14 +133,31 @@ impl TestApp {
     fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
         let clock = Arc::new(ManualClock::new(START));
         let test_card = Arc::new(TestCardProcessor::new());
-        let services = Arc::new(Services {
+        let services = Self::build_services(&store, &clock, &test_card, webhook_test_settings());
+        Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
+    }
+
+    fn build_services(store: &Arc<dyn Store>, clock: &Arc<ManualClock>, test_card: &Arc<TestCardProcessor>, webhooks: WebhookSettings) -> Arc<Services> {
+        Arc::new(Services {
             store: store.clone(),
             clock: clock.clone() as Arc<dyn Clock>,
             connectors: Connectors::default().with(test_card.clone()),
             hasher: KeyHasher::new(Secret::new(HASH_SECRET)),
             public_url: "https://pay.example.test".into(),
-        });
-        Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
+            webhooks: Webhooks::new(webhooks),
+        })
+    }
+
+    /// The same app (store, clock, processor) with other webhook delivery settings.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.services = self.replica(settings);
+        self.router = gateway::api::router(self.services.clone());
+        self
+    }
+
+    /// Another replica's services over the same database and clock.
+    pub fn replica(&self, settings: WebhookSettings) -> Arc<Services> {
+        Self::build_services(&self.store, &self.clock, &self.test_card, settings)
     }
 
     pub async fn merchant(&self) -> TestMerchant {
@@ -160,6 +189,11 @@ impl TestApp {
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Reply {
         self.post_idem(key, path, body, None).await
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> Reply {
+        let req = Request::delete(path).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap();
+        self.send(req).await
     }
 
     pub async fn post_idem(&self, key: &str, path: &str, body: Value, idem: Option<&str>) -> Reply {

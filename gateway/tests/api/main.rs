@@ -10,6 +10,8 @@ mod keys;
 mod ledger_property;
 mod lifecycle;
 mod openapi;
+mod receiver;
 mod recovery;
 mod secrets;
 mod store_conformance;
+mod webhooks;

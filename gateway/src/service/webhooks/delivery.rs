@@ -119,7 +119,7 @@ impl Services {
     async fn send(&self, client: &reqwest::Client, url: &str, msg_id: &str, timestamp: i64, signature: &str, body: String) -> Outcome {
         let failed = |error| Outcome { response_status: None, error: Some(error) };
         let Ok(parsed) = reqwest::Url::parse(url) else { return failed("invalid_url") };
-        if let Err(refused) = guard::check_url(&parsed, self.webhooks.settings.allow_private) {
+        if let Err(refused) = guard::check_literal(&parsed, self.webhooks.settings.allow_private) {
             tracing::warn!(%refused, "webhook delivery refused by the SSRF guard");
             return failed("destination_not_allowed");
         }

@@ -76,27 +76,30 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     }
 }
 
-/// Refuses a URL whose host is an IP literal (or `localhost`) the guard does not allow.
-pub fn check_url(url: &Url, allow_private: bool) -> Result<(), DestinationRefused> {
-    if allow_private {
-        return Ok(());
-    }
+/// Refuses a URL whose host is an IP literal the guard does not allow (no resolver sees those).
+pub fn check_literal(url: &Url, allow_private: bool) -> Result<(), DestinationRefused> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name == "localhost" || name.ends_with(".localhost") {
-                return Err(DestinationRefused { host: name, ip: IpAddr::V4(Ipv4Addr::LOCALHOST), reason: "loopback" });
-            }
-            return Ok(());
-        }
-        None => return Ok(()),
+        _ => return Ok(()),
     };
-    match refusal(ip) {
+    match refusal(ip).filter(|_| !allow_private) {
         Some(reason) => Err(DestinationRefused { host: ip.to_string(), ip, reason }),
         None => Ok(()),
     }
+}
+
+/// At registration: IP literals, and `localhost` names, which can only mean loopback. Other
+/// names are checked when a delivery resolves them.
+pub fn check_registration(url: &Url, allow_private: bool) -> Result<(), DestinationRefused> {
+    check_literal(url, allow_private)?;
+    if let Some(url::Host::Domain(name)) = url.host() {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !allow_private && (name == "localhost" || name.ends_with(".localhost")) {
+            return Err(DestinationRefused { host: name, ip: IpAddr::V4(Ipv4Addr::LOCALHOST), reason: "loopback" });
+        }
+    }
+    Ok(())
 }
 
 /// DNS for webhook deliveries: the system resolver, keeping only allowed addresses.
@@ -160,11 +163,14 @@ mod tests {
 
     #[test]
     fn literal_hosts_are_checked_before_any_connection() {
-        for url in ["http://127.0.0.1:8080/", "http://[::1]/", "http://0x7f000001/", "http://localhost:3000/x", "http://[::ffff:7f00:1]/"] {
+        for url in ["http://127.0.0.1:8080/", "http://[::1]/", "http://0x7f000001/", "http://[::ffff:7f00:1]/", "http://10.1.1.1/"] {
             let url = Url::parse(url).unwrap();
-            assert!(check_url(&url, false).is_err(), "{url}");
-            assert!(check_url(&url, true).is_ok(), "{url}");
+            assert!(check_literal(&url, false).is_err(), "{url}");
+            assert!(check_literal(&url, true).is_ok(), "{url}");
         }
-        assert!(check_url(&Url::parse("https://hooks.example.com/").unwrap(), false).is_ok());
+        let local = Url::parse("http://localhost:3000/x").unwrap();
+        assert!(check_literal(&local, false).is_ok(), "names are left to the resolver");
+        assert!(check_registration(&local, false).is_err() && check_registration(&local, true).is_ok());
+        assert!(check_registration(&Url::parse("https://hooks.example.com/").unwrap(), false).is_ok());
     }
 }

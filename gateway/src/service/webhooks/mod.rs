@@ -208,7 +208,7 @@ impl Services {
         // Refused at once when the host is an internal IP literal or localhost; names that
         // resolve to internal addresses are refused at delivery time.
         if let Ok(parsed) = reqwest::Url::parse(url.as_str()) {
-            if let Err(refused) = guard::check_url(&parsed, self.webhooks.settings.allow_private) {
+            if let Err(refused) = guard::check_registration(&parsed, self.webhooks.settings.allow_private) {
                 return Err(ValidationError::new(
                     "url_not_allowed",
                     "url",
