@@ -159,3 +159,41 @@ fn a_config_file_is_read_and_the_environment_wins() {
     let (ok, out) = run(dir.path(), &["migrate"]);
     assert!(!ok && out.contains("paygate.toml"), "a bad config file is refused with its name: {out}");
 }
+
+#[test]
+fn webhook_endpoints_are_created_listed_and_rotated_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = run(dir.path(), &["merchant", "create", "--name", "Hook Shop"]);
+    assert!(ok, "{out}");
+    let merchant = field(&out, "mer_").to_owned();
+    let secret_in = |text: &str| text.split_whitespace().find(|w| w.starts_with("whsec_")).map(str::to_owned);
+
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "https://shop.example.com/hooks", "--events", "payment_intent.succeeded, refund.*"]);
+    assert!(ok, "{out}");
+    let id = field(&out, "we_").to_owned();
+    let secret = secret_in(&out).unwrap_or_else(|| panic!("the secret is printed once: {out}"));
+
+    let (ok, out) = run(dir.path(), &["webhook", "list", "--merchant", &merchant]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&id) && out.contains("https://shop.example.com/hooks") && out.contains("payment_intent.succeeded,refund.*"), "{out}");
+    assert!(out.contains("enabled") && secret_in(&out).is_none(), "lists never show secrets: {out}");
+
+    let (ok, out) = run(dir.path(), &["webhook", "rotate", &id, "--overlap", "1h"]);
+    assert!(ok, "{out}");
+    let rotated = secret_in(&out).unwrap_or_else(|| panic!("{out}"));
+    assert_ne!(rotated, secret);
+    assert!(out.contains("also signs deliveries until"), "{out}");
+
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "http://shop.example.com/", "--mode", "live"]);
+    assert!(!ok && out.contains("https://"), "live endpoints need HTTPS: {out}");
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "http://127.0.0.1:3000/hooks"]);
+    assert!(!ok && out.contains("public addresses"), "{out}");
+    let out = paygate(dir.path())
+        .env("PAYGATE_WEBHOOK_ALLOW_PRIVATE", "true")
+        .args(["webhook", "create", "--merchant", &merchant, "--url", "http://127.0.0.1:3000/hooks"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "allowed for development: {}", String::from_utf8_lossy(&out.stderr));
+    let (ok, out) = run(dir.path(), &["webhook", "rotate", "we_000000000000000000000000"]);
+    assert!(!ok && out.contains("no such webhook_endpoint"), "{out}");
+}

@@ -10,6 +10,7 @@ mod keys;
 mod ledger_property;
 mod lifecycle;
 mod openapi;
+mod readme_verify;
 mod receiver;
 mod recovery;
 mod secrets;

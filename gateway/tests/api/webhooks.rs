@@ -259,6 +259,14 @@ async fn events_reach_subscribed_endpoints_through_the_outbox_signed_the_standar
     cases.push((other_secret.as_str(), &got[0]));
     let verdicts = verify_with_python(&cases);
     assert!(verdicts[..3].iter().all(|v| v == "ok"), "{verdicts:?}");
+    // So does the Rust snippet in the README, with the same refusals.
+    let now_secs = app.clock.now() / 1000;
+    let rust = |secret: &str, r: &Received, now: i64| {
+        crate::readme_verify::verify(secret, r.header("webhook-id"), r.header("webhook-timestamp"), r.header("webhook-signature"), r.body.as_bytes(), now)
+    };
+    assert!(got.iter().all(|r| rust(&secret, r, now_secs)));
+    assert!(!rust(&secret, &tampered, now_secs) && !rust(&other_secret, &got[0], now_secs));
+    assert!(!rust(&secret, &got[0], now_secs + 6 * 60), "timestamp 6 minutes off");
     assert!(verdicts[3].starts_with("rejected"), "one byte changed: {verdicts:?}");
     assert!(verdicts[4].starts_with("rejected"), "wrong secret: {verdicts:?}");
 
@@ -627,4 +635,11 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
         keyed_secret.as_str(),
         "the replay still shows the secret"
     );
+}
+
+#[test]
+fn the_readme_shows_the_rust_verification_snippet_that_the_tests_run() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let snippet = include_str!("readme_verify.rs").replace("pub fn verify", "fn verify");
+    assert!(readme.contains(snippet.trim()), "README.md's Rust snippet differs from gateway/tests/api/readme_verify.rs");
 }
