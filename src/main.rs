@@ -335,18 +335,42 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if config.webhook_allow_private {
         println!("  Webhooks may reach private and loopback addresses (PAYGATE_WEBHOOK_ALLOW_PRIVATE): for development only.");
     }
+    if let Some(url) = &config.redis_url {
+        services.bus.attach_redis(url.expose()).map_err(anyhow::Error::msg)?;
+        println!("  Live events   shared with other replicas through Redis");
+    }
     let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
-    let (stop_deliveries, stopped) = tokio::sync::watch::channel(false);
-    let deliverer = tokio::spawn(delivery_loop(services.clone(), stopped));
-    axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(shutdown_signal()).await?;
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    // Webhook passes stop starting at the signal; one in flight finishes and records its attempts.
+    let deliverer = tokio::spawn(delivery_loop(services.clone(), signalled_tx.subscribe()));
+    let bus = services.bus.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing event streams");
+        // Open streams end now; their clients reconnect (to another replica) with Last-Event-ID.
+        bus.shut_down();
+        let _ = signalled_tx.send(true);
+    };
+    let server = axum::serve(listener, gateway::api::router(services)).with_graceful_shutdown(stop);
+    let deadline = async move {
+        let _ = signalled.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = deadline => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
+    }
     sweeper.abort();
-    // Let a pass in flight record its attempts (each is bounded by the 15 s timeout).
-    let _ = stop_deliveries.send(true);
-    if tokio::time::timeout(Duration::from_secs(20), deliverer).await.is_err() {
-        tracing::warn!("webhook delivery pass did not finish in time; its leases will expire and another pass retries");
+    // A pass still in flight after the grace period is cut off: its leases run out within a
+    // minute and another replica makes those attempts again (receivers de-duplicate on webhook-id).
+    if tokio::time::timeout(Duration::from_secs(2), deliverer).await.is_err() {
+        tracing::warn!("webhook delivery pass cut off by the shutdown; its deliveries are retried when their leases end");
     }
     Ok(())
 }
+
+/// How long in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// Webhook deliveries: every replica runs this loop; the store's leases keep passes apart.
 /// Polls every second, and at once again after a full batch.

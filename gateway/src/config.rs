@@ -17,6 +17,8 @@ pub struct Config {
     /// Keys API keys and client secrets are hashed under. Replicas must share it.
     pub key_hash_secret: Secret,
     pub sweep_interval_secs: u64,
+    /// Redis for live events across replicas; `None` keeps them in-process (one replica).
+    pub redis_url: Option<Secret>,
     /// Development only: let webhooks reach loopback, private and link-local addresses.
     pub webhook_allow_private: bool,
 }
@@ -30,6 +32,7 @@ struct FileConfig {
     database_url: Option<String>,
     key_hash_secret: Option<Secret>,
     sweep_interval_secs: Option<u64>,
+    redis_url: Option<Secret>,
     webhook_allow_private: Option<bool>,
 }
 
@@ -48,7 +51,7 @@ pub enum ConfigError {
 impl Config {
     /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
-    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`.
+    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -94,13 +97,19 @@ impl Config {
             .or(file_config.sweep_interval_secs)
             .unwrap_or(5)
             .max(1);
+        let redis_url = env("REDIS_URL").map(Secret::new).or(file_config.redis_url);
+        if let Some(url) = &redis_url {
+            if !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://")) {
+                return Err(ConfigError::Invalid("REDIS_URL must start with redis:// or rediss://".into()));
+            }
+        }
         let webhook_allow_private = match env("PAYGATE_WEBHOOK_ALLOW_PRIVATE").map(|v| v.to_ascii_lowercase()) {
             Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
             Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
             Some(_) => return Err(ConfigError::Invalid("PAYGATE_WEBHOOK_ALLOW_PRIVATE must be true or false".into())),
             None => file_config.webhook_allow_private.unwrap_or(false),
         };
-        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, webhook_allow_private })
+        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, redis_url, webhook_allow_private })
     }
 }
 

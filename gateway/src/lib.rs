@@ -7,5 +7,6 @@ pub mod secret;
 pub mod store;
 pub mod connector;
 pub mod service;
+pub mod live;
 pub mod config;
 pub mod api;

@@ -111,6 +111,16 @@ impl From<ServiceError> for ApiError {
                 "webhook_endpoint_limit",
                 format!("A merchant may have at most {max} webhook endpoints per mode; delete one first."),
             ),
+            UnknownLastEventId => ApiError::bad_request(
+                "invalid_last_event_id",
+                "Last-Event-ID",
+                "Last-Event-ID does not name an event of this stream. Reconnect without it to start afresh.",
+            ),
+            StreamNotAuthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "stream_not_authorized",
+                "Send the payment intent's client_secret and your publishable key (pk_...) as query parameters.",
+            ),
             ConnectorMissing(name) => {
                 tracing::error!(connector = %name, "connector not configured");
                 ApiError::internal()
@@ -134,6 +144,7 @@ fn past_tense(action: &str) -> &str {
         "approve" => "approved",
         "decline" => "declined",
         "expire" => "expired",
+        "scan" => "scanned",
         "refund" => "refunded",
         other => other,
     }

@@ -2,6 +2,7 @@
 
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod intents;
 mod middleware;
@@ -19,7 +20,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use std::sync::Arc;
+use axum::http::{header, HeaderName, Method};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface of the gateway.
@@ -32,9 +35,13 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/refunds", post(refunds::create).get(refunds::list))
         .route("/refunds/{id}", get(refunds::retrieve))
         .route("/transactions", get(transactions::list))
+        .route("/events", get(events::list))
+        .route("/events/stream", get(events::merchant_stream))
+        .route("/events/{id}", get(events::retrieve))
         .route("/test_helpers/payment_intents/{id}/approve", post(test_helpers::approve))
         .route("/test_helpers/payment_intents/{id}/decline", post(test_helpers::decline))
         .route("/test_helpers/payment_intents/{id}/expire", post(test_helpers::expire))
+        .route("/test_helpers/payment_intents/{id}/scan", post(test_helpers::scan))
         .route("/webhook_endpoints", post(webhooks::create).get(webhooks::list))
         .route("/webhook_endpoints/{id}", get(webhooks::retrieve).post(webhooks::update).delete(webhooks::delete))
         .route("/webhook_endpoints/{id}/rotate_secret", post(webhooks::rotate_secret))
@@ -44,8 +51,20 @@ pub fn router(services: Arc<Services>) -> Router {
         // Layers run bottom-up: authenticate first, then idempotency.
         .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::idempotency))
         .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::authenticate));
+    // The browser SDK's stream: its own credentials (publishable key, client secret), any origin.
+    let browser = Router::new()
+        // An explicit OPTIONS route: the CORS layer answers preflights there, and the router-wide
+        // method-not-allowed fallback cannot shadow it.
+        .route("/v1/payment_intents/{id}/events", get(events::intent_stream).options(|| async { StatusCode::NO_CONTENT }))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET])
+                .allow_headers([HeaderName::from_static("last-event-id"), header::CACHE_CONTROL]),
+        );
     Router::new()
         .nest("/v1", v1)
+        .merge(browser)
         .route("/openapi.json", get(docs::spec))
         .route("/docs", get(docs::page))
         .route("/docs/assets/swagger-ui-bundle.js", get(docs::swagger_js))
@@ -55,7 +74,11 @@ pub fn router(services: Arc<Services>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, never the query: the browser's stream carries its client
+        // secret there.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .with_state(services)
 }

@@ -78,3 +78,21 @@ pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, I
     test_mode(&auth, &id)?;
     Ok(Json(services.expire_intent_now(auth.scope(), &id).await?))
 }
+
+#[utoipa::path(
+    post, path = "/v1/test_helpers/payment_intents/{id}/scan", tag = "Test helpers",
+    description = "Acts as the customer opening the approval page: emits `payment_intent.scanned` while the intent awaits the customer.",
+    params(("id" = String, Path, description = "pi_...")),
+    responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("secret_key" = []))
+)]
+pub async fn scan(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
+    test_mode(&auth, &id)?;
+    match services.record_scan(auth.scope(), &id).await? {
+        Some(intent) => Ok(Json(intent)),
+        None => {
+            let intent = services.get_intent(auth.scope(), &id).await?;
+            Err(ServiceError::InvalidState { action: "scan", current: intent.status }.into())
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Webhook endpoints as merchants register them: a validated URL, the event types they want,
 //! `whsec_` signing secrets, and Standard Webhooks signatures.
 
+use super::event::{is_event_type_pattern, EVENT_TYPES};
 use super::ValidationError;
 use crate::clock::{rfc3339, Millis};
 use crate::ids::random_bytes;
@@ -11,23 +12,6 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::ToSchema;
-
-/// The event types an endpoint may subscribe to (`*` or `family.*` also match).
-pub const SUBSCRIBABLE_EVENT_TYPES: [&str; 13] = [
-    "payment_intent.created",
-    "payment_intent.scanned",
-    "payment_intent.processing",
-    "payment_intent.requires_confirmation",
-    "payment_intent.succeeded",
-    "payment_intent.failed",
-    "payment_intent.canceled",
-    "payment_intent.expired",
-    "payment_intent.partially_refunded",
-    "payment_intent.refunded",
-    "refund.created",
-    "refund.succeeded",
-    "refund.failed",
-];
 
 const MAX_URL_LEN: usize = 2048;
 const MAX_EVENT_PATTERNS: usize = 32;
@@ -96,12 +80,12 @@ impl EnabledEvents {
         let mut out: Vec<String> = Vec::new();
         for p in patterns {
             let p = p.trim();
-            if !is_subscribable(p) {
+            if !is_event_type_pattern(p) {
                 let shown: String = p.chars().take(64).collect();
                 return Err(ValidationError::new(
                     "event_type_invalid",
                     "enabled_events",
-                    format!("`{shown}` is not an event type; use one of {}, a family such as `payment_intent.*`, or `*`", SUBSCRIBABLE_EVENT_TYPES.join(", ")),
+                    format!("`{shown}` is not an event type; use one of {}, a family such as `payment_intent.*`, or `*`", EVENT_TYPES.join(", ")),
                 ));
             }
             if p == "*" {
@@ -142,16 +126,6 @@ impl EnabledEvents {
             EnabledEvents::All => true,
             EnabledEvents::Only(list) => list.iter().any(|p| p == kind || p.strip_suffix(".*").is_some_and(|f| kind.split('.').next() == Some(f))),
         }
-    }
-}
-
-fn is_subscribable(pattern: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.strip_suffix(".*") {
-        Some(family) => SUBSCRIBABLE_EVENT_TYPES.iter().any(|t| t.split('.').next() == Some(family)),
-        None => SUBSCRIBABLE_EVENT_TYPES.contains(&pattern),
     }
 }
 

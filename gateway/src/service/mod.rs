@@ -1,5 +1,6 @@
 //! Services: the domain rules between the HTTP handlers and the store. No HTTP types here.
 
+mod events;
 mod intents;
 mod merchants;
 pub mod refunds;
@@ -14,6 +15,7 @@ pub use webhooks::{DeliveryReport, WebhookSettings, Webhooks};
 
 use crate::clock::Clock;
 use crate::connector::Connectors;
+use crate::live::{EventBus, LiveSettings};
 use crate::domain::intent::IntentStatus;
 use crate::domain::keys::KeyHasher;
 use crate::domain::ValidationError;
@@ -27,6 +29,8 @@ pub struct Services {
     pub hasher: KeyHasher,
     /// Base of the customer-facing URLs (`{public_url}/p/{code}`).
     pub public_url: String,
+    /// Carries committed events to the open event streams.
+    pub bus: Arc<EventBus>,
     /// Webhook delivery settings and their HTTP client.
     pub webhooks: Webhooks,
 }
@@ -57,6 +61,10 @@ pub enum ServiceError {
     TooManyWebhookEndpoints(i64),
     #[error("store: {0}")]
     Store(StoreError),
+    #[error("the Last-Event-ID is not an event of this stream")]
+    UnknownLastEventId,
+    #[error("the client secret or publishable key does not match this payment intent")]
+    StreamNotAuthorized,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -116,8 +124,16 @@ where
 impl Services {
     /// Services with the connectors this build ships (the test card processor).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
+        Self::with_live(store, clock, hasher, public_url, LiveSettings::default())
+    }
+
+    /// As [`Services::new`], with the live streams' settings; the store's commits feed the bus.
+    pub fn with_live(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String, live: LiveSettings) -> Self {
         let connectors = Connectors::default().with(Arc::new(crate::connector::test_card::TestCardProcessor::new()));
-        Self { store, clock, connectors, hasher, public_url, webhooks: Webhooks::default() }
+        let bus = EventBus::new(live);
+        let publisher = bus.clone();
+        store.set_event_listener(Arc::new(move |notices| publisher.publish(notices)));
+        Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default() }
     }
 
     /// The same services with other webhook delivery settings.

@@ -13,7 +13,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::clock::Millis;
-use crate::domain::event::Event;
+use crate::domain::event::{Event, EventNotice};
 use crate::domain::intent::{IntentStatus, IntentTransition, NewIntent, PaymentIntent};
 use crate::domain::keys::{ApiKeyRecord, KeyHash};
 use crate::domain::merchant::Merchant;
@@ -94,6 +94,7 @@ pub enum RetryObject {
 /// Keyset position: the last row of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    /// The ordering position: creation time, or for events the sequence number.
     pub created_at: Millis,
     pub id: String,
 }
@@ -120,6 +121,18 @@ pub struct TransactionFilter {
     pub created_lt: Option<Millis>,
     pub payment_intent: Option<String>,
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// One event type, or a family (`payment_intent.*`).
+    pub kind: Option<String>,
+    pub object_id: Option<String>,
+    pub created_gte: Option<Millis>,
+    pub created_lt: Option<Millis>,
+}
+
+/// Told, after each commit, about the events the transaction appended.
+pub type EventListener = Arc<dyn Fn(Vec<EventNotice>) + Send + Sync>;
 
 #[derive(Debug, Clone, Default)]
 pub struct RefundFilter {
@@ -215,6 +228,16 @@ pub trait Store: WebhookStore + Send + Sync {
     // transactions and events
     async fn list_transactions(&self, scope: &Scope, filter: &TransactionFilter, page: &Page) -> Result<Vec<Transaction>, StoreError>;
     async fn events_for_object(&self, scope: &Scope, object_id: &str) -> Result<Vec<Event>, StoreError>;
+    async fn get_event(&self, scope: &Scope, id: &str) -> Result<Event, StoreError>;
+    /// Newest first; the page cursor's position is the sequence number.
+    async fn list_events(&self, scope: &Scope, filter: &EventFilter, page: &Page) -> Result<Vec<Event>, StoreError>;
+    /// Events after `after_seq` in sequence order, of one object or of the whole scope.
+    async fn events_after(&self, scope: &Scope, object_id: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// Appends a `payment_intent.scanned` event if the intent is still awaiting the customer;
+    /// `None` when it is not.
+    async fn record_scan(&self, scope: &Scope, id: &str, now: Millis) -> Result<Option<PaymentIntent>, StoreError>;
+    /// Installs the listener told about committed events (the live event bus), replacing any other.
+    fn set_event_listener(&self, listener: EventListener);
 
     // idempotency
     async fn idempotency_begin(&self, key: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError>;

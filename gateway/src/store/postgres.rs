@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 pub struct PostgresStore {
     pool: PgPool,
+    listener: std::sync::RwLock<Option<super::EventListener>>,
 }
 
 impl PostgresStore {
@@ -25,7 +26,7 @@ impl PostgresStore {
         }
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, listener: Default::default() })
     }
 
     fn read_pool(&self) -> &PgPool {

@@ -16,13 +16,32 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     out
 }
 
+/// A LIKE pattern for an event type, or for a family of them (`payment_intent.*`).
+pub(crate) fn type_pattern(kind: &str) -> String {
+    let (exact, family) = match kind.strip_suffix('*') {
+        Some(prefix) => (prefix, true),
+        None => (kind, false),
+    };
+    let mut out = String::new();
+    for c in exact.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if family {
+        out.push('%');
+    }
+    out
+}
+
 pub(crate) const MERCHANT_PAYABLE: &str = "merchant_payable";
 pub(crate) const PROCESSOR_RECEIVABLE: &str = "processor_receivable";
 
 macro_rules! sql_store {
     ($store:ident, $db:ty, $engine:literal) => {
         use $crate::clock::Millis;
-        use $crate::domain::event::Event;
+        use $crate::domain::event::{Event, EventNotice};
         use $crate::domain::intent::{event_type_for, IntentTransition, PaymentIntent};
         use $crate::domain::keys::{ApiKeyRecord, KeyHash};
         use $crate::domain::merchant::Merchant;
@@ -31,9 +50,9 @@ macro_rules! sql_store {
         use $crate::domain::Scope;
         use $crate::ids::{random_base62, IdKind};
         use $crate::store::rows::*;
-        use $crate::store::sql::{contains_pattern, MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE};
+        use $crate::store::sql::{contains_pattern, type_pattern, MERCHANT_PAYABLE, PROCESSOR_RECEIVABLE};
         use $crate::store::{
-            Cursor, IdempotencyBegin, IdempotencyScope, IntentFilter, LedgerViolation, NewIntentRecord,
+            Cursor, EventFilter, EventListener, IdempotencyBegin, IdempotencyScope, IntentFilter, LedgerViolation, NewIntentRecord,
             NewRefundRecord, Page, RefundFilter, RefundReservation, RetryObject, Store, TransactionFilter,
             TransitionOutcome,
         };
@@ -79,7 +98,8 @@ macro_rules! sql_store {
                     .ok_or(StoreError::NotFound)
             }
 
-            /// Appends one event with the merchant's next sequence number.
+            /// Appends one event with the merchant's next sequence number. The merchant row stays
+            /// locked until commit, so events of one merchant commit in sequence order.
             async fn append_event(
                 tx: &mut Tx,
                 scope: &Scope,
@@ -87,19 +107,33 @@ macro_rules! sql_store {
                 object_id: &str,
                 payload: &serde_json::Value,
                 now: Millis,
-            ) -> Result<(), StoreError> {
+            ) -> Result<EventNotice, StoreError> {
                 let seq: i64 = sqlx::query_scalar(
                     "UPDATE merchants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
                 )
                 .bind(&scope.merchant_id)
                 .fetch_one(&mut **tx)
                 .await?;
-                let id = IdKind::Event.generate();
+                let previous_object_seq: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE object_id = $1 AND merchant_id = $2")
+                        .bind(object_id)
+                        .bind(&scope.merchant_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let event = Event {
+                    id: IdKind::Event.generate(),
+                    object: "event".into(),
+                    livemode: scope.livemode,
+                    sequence: seq,
+                    kind: kind.to_owned(),
+                    data: payload.clone(),
+                    created_at: now,
+                };
                 sqlx::query(
                     "INSERT INTO events (id, merchant_id, livemode, seq, type, object_id, payload, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
-                .bind(&id)
+                .bind(&event.id)
                 .bind(&scope.merchant_id)
                 .bind(scope.livemode)
                 .bind(seq)
@@ -109,19 +143,29 @@ macro_rules! sql_store {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
-                Self::enqueue_webhook_deliveries(tx, scope, &id, kind, now).await?;
-                Ok(())
+                Self::enqueue_webhook_deliveries(tx, scope, &event.id, kind, now).await?;
+                Ok(EventNotice { merchant_id: scope.merchant_id.clone(), object_id: object_id.to_owned(), previous_object_seq, event })
             }
 
-            async fn append_intent_event(tx: &mut Tx, scope: &Scope, intent: &PaymentIntent, now: Millis) -> Result<(), StoreError> {
+            async fn append_intent_event(tx: &mut Tx, scope: &Scope, intent: &PaymentIntent, now: Millis) -> Result<EventNotice, StoreError> {
                 let payload = serde_json::to_value(intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Self::append_event(tx, scope, &event_type_for(intent.status), &intent.id, &payload, now).await
             }
 
-            async fn append_refund_event(tx: &mut Tx, scope: &Scope, refund: &Refund, now: Millis) -> Result<(), StoreError> {
+            async fn append_refund_event(tx: &mut Tx, scope: &Scope, refund: &Refund, now: Millis) -> Result<EventNotice, StoreError> {
                 let payload = serde_json::to_value(refund).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let kind = format!("refund.{}", if refund.status == $crate::domain::refund::RefundStatus::Pending { "created" } else { refund.status.as_str() });
                 Self::append_event(tx, scope, &kind, &refund.id, &payload, now).await
+            }
+
+            /// Commits, then tells the live streams about the events the transaction appended.
+            async fn commit_announcing(&self, tx: Tx, notices: Vec<EventNotice>) -> Result<(), StoreError> {
+                tx.commit().await?;
+                let listener = self.listener.read().ok().and_then(|l| l.clone());
+                if let Some(listener) = listener {
+                    listener(notices);
+                }
+                Ok(())
             }
 
             #[allow(clippy::too_many_arguments)]
@@ -306,9 +350,9 @@ macro_rules! sql_store {
                     failure_code: None,
                     created_at: new.created_at,
                 };
-                Self::append_refund_event(&mut tx, scope, &refund, new.created_at).await?;
+                let notice = Self::append_refund_event(&mut tx, scope, &refund, new.created_at).await?;
                 let connector_ref = Self::connector_ref_in(&mut tx, &intent.id).await?;
-                tx.commit().await?;
+                self.commit_announcing(tx, vec![notice]).await?;
                 Ok(RefundReservation::Reserved {
                     refund,
                     connector: intent.connector.unwrap_or_default(),
@@ -458,8 +502,8 @@ macro_rules! sql_store {
                     .await?;
                 let intent = PaymentIntent::try_from(row)?;
                 let payload = serde_json::to_value(&intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Self::append_event(&mut tx, &n.scope, "payment_intent.created", &intent.id, &payload, n.created_at).await?;
-                tx.commit().await?;
+                let notice = Self::append_event(&mut tx, &n.scope, "payment_intent.created", &intent.id, &payload, n.created_at).await?;
+                self.commit_announcing(tx, vec![notice]).await?;
                 Ok(intent)
             }
 
@@ -583,8 +627,8 @@ macro_rules! sql_store {
                     }
                     _ => {}
                 }
-                Self::append_intent_event(&mut tx, scope, &intent, now).await?;
-                tx.commit().await?;
+                let notice = Self::append_intent_event(&mut tx, scope, &intent, now).await?;
+                self.commit_announcing(tx, vec![notice]).await?;
                 Ok(TransitionOutcome::Applied(intent))
             }
 
@@ -706,7 +750,7 @@ macro_rules! sql_store {
                     .bind(refund_id)
                     .execute(&mut *tx)
                     .await?;
-                match outcome {
+                let notices = match outcome {
                     RefundOutcome::Succeeded { .. } => {
                         let txn: String = sqlx::query_scalar("SELECT id FROM transactions WHERE refund_id = $1")
                             .bind(refund_id)
@@ -725,8 +769,10 @@ macro_rules! sql_store {
                             .fetch_one(&mut *tx)
                             .await?;
                         let intent = PaymentIntent::try_from(row)?;
-                        Self::append_refund_event(&mut tx, scope, &refund, now).await?;
-                        Self::append_intent_event(&mut tx, scope, &intent, now).await?;
+                        vec![
+                            Self::append_refund_event(&mut tx, scope, &refund, now).await?,
+                            Self::append_intent_event(&mut tx, scope, &intent, now).await?,
+                        ]
                     }
                     RefundOutcome::Failed { .. } => {
                         sqlx::query("UPDATE payment_intents SET amount_refunded = amount_refunded - $1, updated_at = $2 WHERE id = $3")
@@ -735,10 +781,10 @@ macro_rules! sql_store {
                             .bind(&refund.payment_intent)
                             .execute(&mut *tx)
                             .await?;
-                        Self::append_refund_event(&mut tx, scope, &refund, now).await?;
+                        vec![Self::append_refund_event(&mut tx, scope, &refund, now).await?]
                     }
-                }
-                tx.commit().await?;
+                };
+                self.commit_announcing(tx, notices).await?;
                 Ok(refund)
             }
 
@@ -826,6 +872,80 @@ macro_rules! sql_store {
                     .fetch_all(self.read_pool())
                     .await?;
                 rows.into_iter().map(Event::try_from).collect()
+            }
+
+            async fn get_event(&self, scope: &Scope, id: &str) -> Result<Event, StoreError> {
+                self.scoped::<EventRow, Event>(EVENT_COLUMNS, "events", scope, id).await
+            }
+
+            async fn list_events(&self, scope: &Scope, f: &EventFilter, page: &Page) -> Result<Vec<Event>, StoreError> {
+                let (after_seq, after_id) = cursor_parts(page);
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+                       AND ($3 IS NULL OR type LIKE $3 ESCAPE '\\') \
+                       AND ($4 IS NULL OR object_id = $4) \
+                       AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
+                       AND ($7 IS NULL OR seq < $7) \
+                     ORDER BY seq DESC LIMIT $8"
+                );
+                // The cursor's position is the sequence number; its id is not needed.
+                let _ = after_id;
+                let rows = sqlx::query_as::<_, EventRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(f.kind.as_deref().map(type_pattern))
+                    .bind(&f.object_id)
+                    .bind(f.created_gte)
+                    .bind(f.created_lt)
+                    .bind(after_seq)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(Event::try_from).collect()
+            }
+
+            async fn events_after(&self, scope: &Scope, object_id: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+                       AND ($3 IS NULL OR object_id = $3) AND seq > $4 ORDER BY seq LIMIT $5"
+                );
+                let rows = sqlx::query_as::<_, EventRow>(&sql)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(object_id)
+                    .bind(after_seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map(Event::try_from).collect()
+            }
+
+            async fn record_scan(&self, scope: &Scope, id: &str, now: Millis) -> Result<Option<PaymentIntent>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // Locks the intent row, so a scan cannot slip in after a concurrent transition.
+                let sql = format!(
+                    "UPDATE payment_intents SET updated_at = updated_at WHERE id = $1 AND merchant_id = $2 AND livemode = $3 \
+                       AND status = 'requires_action' AND expires_at > $4 RETURNING {INTENT_COLUMNS}"
+                );
+                let row = sqlx::query_as::<_, IntentRow>(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let intent = PaymentIntent::try_from(row)?;
+                let payload = serde_json::to_value(&intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let notice = Self::append_event(&mut tx, scope, "payment_intent.scanned", &intent.id, &payload, now).await?;
+                self.commit_announcing(tx, vec![notice]).await?;
+                Ok(Some(intent))
+            }
+
+            fn set_event_listener(&self, listener: EventListener) {
+                if let Ok(mut current) = self.listener.write() {
+                    *current = Some(listener);
+                }
             }
 
             async fn idempotency_begin(&self, k: &IdempotencyScope, fingerprint: &str, now: Millis, lease_until: Millis) -> Result<IdempotencyBegin, StoreError> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    listener: std::sync::RwLock<Option<super::EventListener>>,
 }
 
 impl SqliteStore {
@@ -28,7 +29,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, listener: Default::default() })
     }
 
     fn read_pool(&self) -> &SqlitePool {

@@ -9,10 +9,12 @@ use gateway::connector::test_card::TestCardProcessor;
 use gateway::connector::Connectors;
 use gateway::domain::keys::{KeyHasher, KeyKind};
 use gateway::secret::Secret;
+use gateway::live::LiveSettings;
 use gateway::service::{Services, WebhookSettings, Webhooks};
 use gateway::store::{PostgresStore, SqliteStore, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceExt;
 
 pub const HASH_SECRET: &str = "test-hash-secret-test-hash-secret-0123";
@@ -32,6 +34,8 @@ enum Cleanup {
     /// The temp dir and the SQLite URL inside it.
     Dir(#[allow(dead_code)] tempfile::TempDir, String),
     Schema(String),
+    /// A second replica over another app's database, which that app cleans up.
+    Sibling(String, Option<String>),
 }
 
 impl Drop for Cleanup {
@@ -131,21 +135,26 @@ impl TestApp {
     }
 
     fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
-        let clock = Arc::new(ManualClock::new(START));
+        Self::assemble(store, Arc::new(ManualClock::new(START)), cleanup)
+    }
+
+    fn assemble(store: Arc<dyn Store>, clock: Arc<ManualClock>, cleanup: Cleanup) -> Self {
         let test_card = Arc::new(TestCardProcessor::new());
         let services = Self::build_services(&store, &clock, &test_card, webhook_test_settings());
         Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
     }
 
     fn build_services(store: &Arc<dyn Store>, clock: &Arc<ManualClock>, test_card: &Arc<TestCardProcessor>, webhooks: WebhookSettings) -> Arc<Services> {
-        Arc::new(Services {
-            store: store.clone(),
-            clock: clock.clone() as Arc<dyn Clock>,
-            connectors: Connectors::default().with(test_card.clone()),
-            hasher: KeyHasher::new(Secret::new(HASH_SECRET)),
-            public_url: "https://pay.example.test".into(),
-            webhooks: Webhooks::new(webhooks),
-        })
+        let mut services = Services::with_live(
+            store.clone(),
+            clock.clone() as Arc<dyn Clock>,
+            KeyHasher::new(Secret::new(HASH_SECRET)),
+            "https://pay.example.test".into(),
+            LiveSettings { keep_alive: Duration::from_millis(200) },
+        );
+        services.connectors = Connectors::default().with(test_card.clone());
+        services.webhooks = Webhooks::new(webhooks);
+        Arc::new(services)
     }
 
     /// The same app (store, clock, processor) with other webhook delivery settings.
@@ -158,6 +167,30 @@ impl TestApp {
     /// Another replica's services over the same database and clock.
     pub fn replica(&self, settings: WebhookSettings) -> Arc<Services> {
         Self::build_services(&self.store, &self.clock, &self.test_card, settings)
+    }
+
+    /// Another replica over the same database (its own store connection, bus and processor), on
+    /// the same clock.
+    pub async fn sibling(&self) -> TestApp {
+        let (store, cleanup): (Arc<dyn Store>, Cleanup) = match &self._cleanup {
+            Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
+                (Arc::new(SqliteStore::connect(url).await.expect("SQLite store opens")), Cleanup::Sibling(url.clone(), None))
+            }
+            Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => (
+                Arc::new(PostgresStore::connect(&pg_url(), Some(schema)).await.expect("PostgreSQL store opens")),
+                Cleanup::Sibling(pg_url(), Some(schema.clone())),
+            ),
+        };
+        Self::assemble(store, self.clock.clone(), cleanup)
+    }
+
+    /// Serves the router on a real socket; returns its base URL (`http://127.0.0.1:port`).
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{addr}")
     }
 
     pub async fn merchant(&self) -> TestMerchant {
@@ -236,11 +269,11 @@ impl TestApp {
     /// purpose). Returns the error text, if any.
     pub async fn exec_raw(&self, sql: &str) -> Result<(), String> {
         match &self._cleanup {
-            Cleanup::Dir(_, url) => {
+            Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
                 let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
                 sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
             }
-            Cleanup::Schema(schema) => {
+            Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => {
                 let options: sqlx::postgres::PgConnectOptions = pg_url().parse().map_err(|e: sqlx::Error| e.to_string())?;
                 let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.map_err(|e| e.to_string())?;
                 sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
@@ -251,11 +284,11 @@ impl TestApp {
     /// The first column of every row of `sql` as text, read behind the store's back.
     pub async fn raw_text(&self, sql: &str) -> Vec<String> {
         match &self._cleanup {
-            Cleanup::Dir(_, url) => {
+            Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
                 let pool = sqlx::SqlitePool::connect(url).await.unwrap();
                 sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()
             }
-            Cleanup::Schema(schema) => {
+            Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => {
                 let options: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
                 let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.unwrap();
                 sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()

@@ -70,6 +70,19 @@ async fn no_secret_appears(app: TestApp) {
     app.services.revoke_key(&extra.record.id).await.unwrap();
     app.get(extra.plain.value.expose(), "/v1/payment_intents").await;
     app.services.sweep().await.unwrap();
+    // The browser's stream takes the client secret in its query string: never logged. The intent
+    // has succeeded, so its stream replays and ends.
+    let stream = format!("/v1/payment_intents/{id}/events?client_secret={client_secret}&key={}", m.pk);
+    let streamed = app.send(axum::http::Request::get(&stream).body(axum::body::Body::empty()).unwrap()).await;
+    assert!(streamed.raw.contains("payment_intent.succeeded"), "{}", streamed.raw);
+    let refused = format!("/v1/payment_intents/{}/events?client_secret={client_secret}&key={}", keyed.id(), m.pk);
+    assert_eq!(app.send(axum::http::Request::get(&refused).body(axum::body::Body::empty()).unwrap()).await.status, 401);
+    let redis_password = "redis-password-never-shown";
+    let config = gateway::config::Config::from_sources(None, |name| match name {
+        "REDIS_URL" => Some(format!("redis://:{redis_password}@127.0.0.1:6379")),
+        _ => None,
+    })
+    .unwrap();
 
     let records = app.services.list_keys(&m.id).await.unwrap();
     let mut secrets: Vec<String> = vec![
@@ -80,6 +93,7 @@ async fn no_secret_appears(app: TestApp) {
         client_secret.clone(),
         keyed_secret.clone(),
         HASH_SECRET.to_owned(),
+        redis_password.to_owned(),
     ];
     secrets.extend(records.iter().map(|r| r.key_hash.0.clone()));
     // The random part alone must not leak either.
@@ -92,7 +106,9 @@ async fn no_secret_appears(app: TestApp) {
     let auth = app.services.authenticate(&m.sk).await.unwrap().unwrap();
     haystacks.push(("debug of an authenticated key", format!("{auth:?}")));
     haystacks.push(("debug of services' hasher", format!("{:?}", app.services.hasher)));
-    for path in [format!("/v1/payment_intents/{id}"), "/v1/payment_intents".into(), "/v1/transactions".into(), "/v1/refunds".into()] {
+    haystacks.push(("debug of the configuration", format!("{config:?}")));
+    haystacks.push(("an event stream", streamed.raw.clone()));
+    for path in [format!("/v1/payment_intents/{id}"), "/v1/payment_intents".into(), "/v1/transactions".into(), "/v1/refunds".into(), "/v1/events".into()] {
         haystacks.push(("a later response", app.get(&m.sk, &path).await.raw));
     }
     let stored = app.raw_text("SELECT response_body FROM idempotency_keys").await;
