@@ -614,8 +614,9 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
     app.clock.advance_ms(60_000);
     let claimed = app.store.claim_webhook_deliveries(app.clock.now(), app.clock.now() + 1, 10).await.unwrap();
     assert!(!claimed.is_empty());
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     let mut haystacks = vec![
-        ("logs", String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()),
+        ("logs", logged),
         ("debug of a stored endpoint", format!("{record:?}")),
         ("debug of a claimed delivery", format!("{claimed:?}")),
         ("stored endpoints", app.raw_text("SELECT secret || ' ' || COALESCE(previous_secret, '') FROM webhook_endpoints").await.join("\n")),
