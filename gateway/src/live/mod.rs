@@ -17,8 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// Notices a subscriber may fall behind by before it re-reads the database instead.
-const SUBSCRIBER_BUFFER: usize = 64;
+/// Notices a subscriber may fall behind by before it re-reads the database instead: a whole
+/// merchant's events come faster than one intent's, and there are far more intent streams.
+const MERCHANT_BUFFER: usize = 256;
+const OBJECT_BUFFER: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Topic {
@@ -109,7 +111,10 @@ impl EventBus {
 
     pub(crate) fn subscribe(self: &Arc<Self>, topic: Topic) -> Subscription {
         let receiver = match self.topics.lock() {
-            Ok(mut topics) => topics.entry(topic.clone()).or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0).subscribe(),
+            Ok(mut topics) => {
+                let buffer = if matches!(topic, Topic::Merchant(_)) { MERCHANT_BUFFER } else { OBJECT_BUFFER };
+                topics.entry(topic.clone()).or_insert_with(|| broadcast::channel(buffer).0).subscribe()
+            }
             // A poisoned map cannot route notices; the stream still works by resyncs.
             Err(_) => broadcast::channel(1).1,
         };
