@@ -277,7 +277,7 @@ fn print_endpoint(e: &WebhookEndpoint) {
     };
     println!("{}\t{}\t{}\t{}\t{}", e.id, mode, status, e.url, e.enabled_events.join(","));
     if let Some(secret) = &e.secret {
-        println!("  secret      {secret}  (shown once)");
+        println!("  secret      {}  (shown once)", secret.expose());
     }
 }
 

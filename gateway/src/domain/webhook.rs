@@ -207,14 +207,23 @@ pub struct WebhookEndpoint {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub previous_secret_expires_at: Option<Millis>,
     /// `whsec_...`: only in the reply that creates the endpoint or rotates its secret.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_secret", default)]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<Secret>,
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
+}
+
+/// The one place a webhook secret is written out: the reply that made it.
+fn expose_secret<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
+    }
 }
 
 impl WebhookEndpoint {

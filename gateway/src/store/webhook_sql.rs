@@ -228,7 +228,12 @@ macro_rules! webhook_store_methods {
             let mut out = Vec::with_capacity(claimed.len());
             let event_sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
             for (endpoint_id, event_id, attempts) in claimed {
-                let endpoint = self.webhook_endpoint_by_id(&endpoint_id).await?;
+                // Deleted since the claim: its delivery went with it.
+                let endpoint = match self.webhook_endpoint_by_id(&endpoint_id).await {
+                    Ok(endpoint) => endpoint,
+                    Err(StoreError::NotFound) => continue,
+                    Err(e) => return Err(e),
+                };
                 let event = sqlx::query_as::<_, EventRow>(&event_sql)
                     .bind(&event_id)
                     .fetch_optional(self.read_pool())

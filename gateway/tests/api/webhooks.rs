@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use gateway::clock::Clock;
 use gateway::domain::webhook::{DeliveryStatus, WebhookAttempt};
 use gateway::domain::Scope;
+use gateway::service::webhooks::NewWebhookEndpoint;
 use gateway::service::WebhookSettings;
 use gateway::store::webhooks::DeliveryUpdate;
 use serde_json::{json, Value};
@@ -611,6 +612,8 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
 
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };
     let record = app.store.get_webhook_endpoint(&scope, &id).await.unwrap();
+    let made = app.services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url: receiver.url("/made"), enabled_events: None }).await.unwrap();
+    let made_secret = made.secret.as_ref().unwrap().expose().to_owned();
     app.clock.advance_ms(60_000);
     let claimed = app.store.claim_webhook_deliveries(app.clock.now(), app.clock.now() + 1, 10).await.unwrap();
     assert!(!claimed.is_empty());
@@ -619,6 +622,7 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
         ("logs", logged),
         ("debug of a stored endpoint", format!("{record:?}")),
         ("debug of a claimed delivery", format!("{claimed:?}")),
+        ("debug of a just-made endpoint", format!("{made:?}")),
         ("stored endpoints", app.raw_text("SELECT secret || ' ' || COALESCE(previous_secret, '') FROM webhook_endpoints").await.join("\n")),
         ("saved idempotent responses", app.raw_text("SELECT response_body FROM idempotency_keys").await.join("\n")),
     ];
@@ -627,7 +631,7 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
     }
     assert!(haystacks[0].1.contains("webhook"), "the log capture works");
     for (what, text) in &haystacks {
-        for s in [&secret, &new_secret, &keyed_secret] {
+        for s in [&secret, &new_secret, &keyed_secret, &made_secret] {
             assert!(!text.contains(&s[6..]), "a webhook secret appears in {what}");
         }
     }

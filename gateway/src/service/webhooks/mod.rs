@@ -167,7 +167,7 @@ fn endpoint_view(r: &WebhookEndpointRecord, secret: Option<&Secret>) -> WebhookE
         status: r.status,
         disabled_reason: r.disabled_reason.clone(),
         previous_secret_expires_at: r.previous_secret.as_ref().and(r.previous_secret_expires_at),
-        secret: secret.map(|s| s.expose().to_owned()),
+        secret: secret.cloned(),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
