@@ -249,7 +249,6 @@ pub trait Store: WebhookStore + Send + Sync {
 
     /// Every ledger invariant, checked over the whole database; empty means healthy.
     async fn ledger_check(&self) -> Result<Vec<LedgerViolation>, StoreError>;
-
 }
 
 /// Opens the store named by `database_url`'s scheme and runs its migrations.
