@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gateway::clock::{to_rfc3339, SystemClock};
 use gateway::config::Config;
 use gateway::domain::keys::{ApiKeyRecord, KeyHasher, KeyKind};
-use gateway::service::{IssuedKey, Services};
+use gateway::domain::Scope;
+use gateway::domain::webhook::WebhookEndpoint;
+use gateway::service::webhooks::NewWebhookEndpoint;
+use gateway::service::{IssuedKey, Services, WebhookSettings};
+use gateway::store::Page;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,8 @@ enum Command {
     Merchant(MerchantCommand),
     #[command(subcommand)]
     Key(KeyCommand),
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     #[command(subcommand)]
     Ledger(LedgerCommand),
     /// Print the OpenAPI document the code generates.
@@ -85,6 +91,34 @@ enum KeyCommand {
     Revoke {
         #[arg(long)]
         key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register a webhook endpoint; its signing secret is printed once.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types or families (payment_intent.*); default: every event.
+        #[arg(long)]
+        events: Option<String>,
+        #[arg(long, value_enum, default_value = "test")]
+        mode: Mode,
+    },
+    /// List a merchant's webhook endpoints (both modes).
+    List {
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Issue a new signing secret (printed once); the old one keeps signing for `--overlap`.
+    Rotate {
+        /// The endpoint's id (we_...).
+        endpoint: String,
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        overlap: Duration,
     },
 }
 
@@ -153,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(cmd) => key_command(&services, cmd).await,
+        Command::Webhook(cmd) => webhook_command(&services, cmd).await,
         Command::Ledger(LedgerCommand::Check) => {
             let violations = services.store.ledger_check().await?;
             if violations.is_empty() {
@@ -194,6 +229,58 @@ async fn key_command(services: &Services, cmd: KeyCommand) -> anyhow::Result<()>
     Ok(())
 }
 
+async fn webhook_command(services: &Services, cmd: WebhookCommand) -> anyhow::Result<()> {
+    match cmd {
+        WebhookCommand::Create { merchant, url, events, mode } => {
+            services.store.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
+            let scope = Scope { merchant_id: merchant, livemode: matches!(mode, Mode::Live) };
+            let enabled_events = events.map(|e| e.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect());
+            let endpoint = services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url, enabled_events }).await?;
+            print_endpoint(&endpoint);
+        }
+        WebhookCommand::List { merchant } => {
+            services.store.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
+            for livemode in [false, true] {
+                let scope = Scope { merchant_id: merchant.clone(), livemode };
+                let mut page = Page { limit: 100, after: None };
+                loop {
+                    let list = services.list_webhook_endpoints(&scope, page.clone()).await?;
+                    for e in &list.data {
+                        print_endpoint(e);
+                    }
+                    match list.next {
+                        Some(next) => page.after = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        }
+        WebhookCommand::Rotate { endpoint, overlap } => {
+            let ms = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
+            let rotated = services.rotate_webhook_secret_by_id(&endpoint, Some(ms)).await?;
+            print_endpoint(&rotated);
+            match rotated.previous_secret_expires_at {
+                Some(at) => println!("  the previous secret also signs deliveries until {}", to_rfc3339(at)),
+                None => println!("  the previous secret no longer signs deliveries"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An endpoint on one line; its secret, when it has just been made, on the next (shown once).
+fn print_endpoint(e: &WebhookEndpoint) {
+    let mode = if e.livemode { "live" } else { "test" };
+    let status = match &e.disabled_reason {
+        Some(reason) => format!("disabled ({reason})"),
+        None => e.status_text().to_owned(),
+    };
+    println!("{}\t{}\t{}\t{}\t{}", e.id, mode, status, e.url, e.enabled_events.join(","));
+    if let Some(secret) = &e.secret {
+        println!("  secret      {}  (shown once)", secret.expose());
+    }
+}
+
 /// The one place a key's plaintext is shown: right after it was made.
 fn print_keys(keys: &[IssuedKey]) {
     for k in keys {
@@ -213,12 +300,11 @@ fn print_record(k: &ApiKeyRecord) {
 
 async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
     let store = gateway::store::connect(&config.database_url).await.context("opening the database")?;
-    Ok(Arc::new(Services::new(
-        store,
-        Arc::new(SystemClock),
-        KeyHasher::new(config.key_hash_secret.clone()),
-        config.public_url.clone(),
-    )))
+    let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, ..WebhookSettings::default() };
+    Ok(Arc::new(
+        Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
+            .with_webhook_settings(webhooks),
+    ))
 }
 
 async fn serve(mut config: Config) -> anyhow::Result<()> {
@@ -246,12 +332,17 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     } else {
         println!("  Create merchants and keys with `paygate merchant create --name <name>` and `paygate key create`.");
     }
+    if config.webhook_allow_private {
+        println!("  Webhooks may reach private and loopback addresses (PAYGATE_WEBHOOK_ALLOW_PRIVATE): for development only.");
+    }
     if let Some(url) = &config.redis_url {
         services.bus.attach_redis(url.expose()).map_err(anyhow::Error::msg)?;
         println!("  Live events   shared with other replicas through Redis");
     }
     let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
     let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    // Webhook passes stop starting at the signal; one in flight finishes and records its attempts.
+    let deliverer = tokio::spawn(delivery_loop(services.clone(), signalled_tx.subscribe()));
     let bus = services.bus.clone();
     let stop = async move {
         shutdown_signal().await;
@@ -270,11 +361,41 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         _ = deadline => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
     }
     sweeper.abort();
+    // A pass still in flight after the grace period is cut off: its leases run out within a
+    // minute and another replica makes those attempts again (receivers de-duplicate on webhook-id).
+    if tokio::time::timeout(Duration::from_secs(2), deliverer).await.is_err() {
+        tracing::warn!("webhook delivery pass cut off by the shutdown; its deliveries are retried when their leases end");
+    }
     Ok(())
 }
 
 /// How long in-flight requests get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// Webhook deliveries: every replica runs this loop; the store's leases keep passes apart.
+/// Polls every second, and at once again after a full batch.
+async fn delivery_loop(services: Arc<Services>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let full = match services.deliver_due().await {
+            Ok(report) => {
+                if report.claimed > 0 {
+                    tracing::debug!(?report, "webhook deliveries");
+                }
+                report.claimed >= services.webhooks.settings.batch as usize
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery pass failed");
+                false
+            }
+        };
+        if !full {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
 
 async fn sweep_loop(services: Arc<Services>, every: Duration) {
     let mut tick = tokio::time::interval(every);

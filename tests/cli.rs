@@ -107,3 +107,119 @@ fn a_config_file_is_read_and_the_environment_wins() {
     let (ok, out) = run(dir.path(), &["migrate"]);
     assert!(!ok && out.contains("paygate.toml"), "a bad config file is refused with its name: {out}");
 }
+
+#[test]
+fn webhook_endpoints_are_created_listed_and_rotated_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = run(dir.path(), &["merchant", "create", "--name", "Hook Shop"]);
+    assert!(ok, "{out}");
+    let merchant = field(&out, "mer_").to_owned();
+    let secret_in = |text: &str| text.split_whitespace().find(|w| w.starts_with("whsec_")).map(str::to_owned);
+
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "https://shop.example.com/hooks", "--events", "payment_intent.succeeded, refund.*"]);
+    assert!(ok, "{out}");
+    let id = field(&out, "we_").to_owned();
+    let secret = secret_in(&out).unwrap_or_else(|| panic!("the secret is printed once: {out}"));
+
+    let (ok, out) = run(dir.path(), &["webhook", "list", "--merchant", &merchant]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&id) && out.contains("https://shop.example.com/hooks") && out.contains("payment_intent.succeeded,refund.*"), "{out}");
+    assert!(out.contains("enabled") && secret_in(&out).is_none(), "lists never show secrets: {out}");
+
+    let (ok, out) = run(dir.path(), &["webhook", "rotate", &id, "--overlap", "1h"]);
+    assert!(ok, "{out}");
+    let rotated = secret_in(&out).unwrap_or_else(|| panic!("{out}"));
+    assert_ne!(rotated, secret);
+    assert!(out.contains("also signs deliveries until"), "{out}");
+
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "http://shop.example.com/", "--mode", "live"]);
+    assert!(!ok && out.contains("https://"), "live endpoints need HTTPS: {out}");
+    let (ok, out) = run(dir.path(), &["webhook", "create", "--merchant", &merchant, "--url", "http://127.0.0.1:3000/hooks"]);
+    assert!(!ok && out.contains("public addresses"), "{out}");
+    let out = paygate(dir.path())
+        .env("PAYGATE_WEBHOOK_ALLOW_PRIVATE", "true")
+        .args(["webhook", "create", "--merchant", &merchant, "--url", "http://127.0.0.1:3000/hooks"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "allowed for development: {}", String::from_utf8_lossy(&out.stderr));
+    let (ok, out) = run(dir.path(), &["webhook", "rotate", "we_000000000000000000000000"]);
+    assert!(!ok && out.contains("no such webhook_endpoint"), "{out}");
+}
+
+/// One HTTP request read off a socket (headers, then `content-length` bytes of body), answered 200.
+fn receive_one(mut stream: std::net::TcpStream) -> String {
+    use std::io::{Read, Write};
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                break;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[test]
+fn the_server_delivers_signed_webhooks_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hooks", receiver.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in receiver.incoming() {
+            let Ok(stream) = stream else { break };
+            if tx.send(receive_one(stream)).is_err() {
+                break;
+            }
+        }
+    });
+    // The receiver is on loopback: allowed only with the development setting.
+    let mut server = Server(
+        paygate(dir.path())
+            .env("PAYGATE_WEBHOOK_ALLOW_PRIVATE", "true")
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts"),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    // The keys, then the warning that the development setting is on.
+    while !(printed.contains("Keep the secret key") && printed.contains("PAYGATE_WEBHOOK_ALLOW_PRIVATE")) {
+        printed.push_str(&lines.next().expect("serve keeps printing").unwrap());
+        printed.push('\n');
+    }
+    let addr = field(&printed, "http://").trim_start_matches("http://").trim_end_matches("/v1").to_owned();
+    let sk = field(&printed, "sk_test_").to_owned();
+
+    let endpoint = format!(r#"{{"url":"{hook_url}","enabled_events":["payment_intent.created"]}}"#);
+    let (status, body) = http(&addr, "POST", "/v1/webhook_endpoints", &sk, &endpoint);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(&addr, "POST", "/v1/payment_intents", &sk, r#"{"amount":12000,"currency":"KRW","merchant_order_id":"o-1","order_name":"Coffee","customer_name":"Kim"}"#);
+    assert_eq!(status, 201, "{body}");
+    let intent: serde_json::Value = serde_json::from_str(&body).unwrap();
+
+    let request = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the background loop delivers the event");
+    let lower = request.to_ascii_lowercase();
+    assert!(request.starts_with("POST /hooks "), "{request}");
+    assert!(lower.contains("webhook-id: evt_") && lower.contains("webhook-signature: v1,") && lower.contains("webhook-timestamp: "), "{request}");
+    assert!(request.contains(intent["id"].as_str().unwrap()) && request.contains("payment_intent.created"), "{request}");
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(server.0.wait().unwrap().success(), "graceful exit with the delivery loop running");
+}

@@ -19,6 +19,8 @@ pub struct Config {
     pub sweep_interval_secs: u64,
     /// Redis for live events across replicas; `None` keeps them in-process (one replica).
     pub redis_url: Option<Secret>,
+    /// Development only: let webhooks reach loopback, private and link-local addresses.
+    pub webhook_allow_private: bool,
 }
 
 /// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
@@ -31,6 +33,7 @@ struct FileConfig {
     key_hash_secret: Option<Secret>,
     sweep_interval_secs: Option<u64>,
     redis_url: Option<Secret>,
+    webhook_allow_private: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +51,7 @@ pub enum ConfigError {
 impl Config {
     /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
-    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`.
+    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -100,7 +103,13 @@ impl Config {
                 return Err(ConfigError::Invalid("REDIS_URL must start with redis:// or rediss://".into()));
             }
         }
-        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, redis_url })
+        let webhook_allow_private = match env("PAYGATE_WEBHOOK_ALLOW_PRIVATE").map(|v| v.to_ascii_lowercase()) {
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
+            Some(_) => return Err(ConfigError::Invalid("PAYGATE_WEBHOOK_ALLOW_PRIVATE must be true or false".into())),
+            None => file_config.webhook_allow_private.unwrap_or(false),
+        };
+        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, redis_url, webhook_allow_private })
     }
 }
 
@@ -181,6 +190,23 @@ mod tests {
         let err = Config::from_sources(Some(&file), |_| None).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("do-not-print-me"), "{err}");
+    }
+
+    #[test]
+    fn private_webhook_destinations_are_refused_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/x.db", dir.path().display());
+        let with = |value: Option<&str>| {
+            let mut env: HashMap<&str, String> = [("DATABASE_URL", db.clone())].into();
+            if let Some(v) = value {
+                env.insert("PAYGATE_WEBHOOK_ALLOW_PRIVATE", v.to_owned());
+            }
+            Config::from_sources(None, |k| env.get(k).cloned())
+        };
+        assert!(!with(None).unwrap().webhook_allow_private, "refused by default, SQLite included");
+        assert!(with(Some("true")).unwrap().webhook_allow_private);
+        assert!(!with(Some("0")).unwrap().webhook_allow_private);
+        assert!(with(Some("maybe")).is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum IdKind {
     Transaction,
     Event,
     Posting,
+    WebhookEndpoint,
+    WebhookAttempt,
 }
 
 impl IdKind {
@@ -45,6 +47,8 @@ impl IdKind {
             IdKind::Transaction => "txn_",
             IdKind::Event => "evt_",
             IdKind::Posting => "lp_",
+            IdKind::WebhookEndpoint => "we_",
+            IdKind::WebhookAttempt => "wha_",
         }
     }
 
@@ -58,6 +62,8 @@ impl IdKind {
             IdKind::Transaction => "transaction",
             IdKind::Event => "event",
             IdKind::Posting => "ledger posting",
+            IdKind::WebhookEndpoint => "webhook endpoint",
+            IdKind::WebhookAttempt => "webhook attempt",
         }
     }
 

@@ -101,6 +101,16 @@ impl From<ServiceError> for ApiError {
             )
             .with_param("Idempotency-Key"),
             TestModeOnly => ApiError::new(StatusCode::FORBIDDEN, "test_mode_only", "Test helpers need a test-mode secret key."),
+            WebhookEndpointDisabled => ApiError::new(
+                StatusCode::CONFLICT,
+                "webhook_endpoint_disabled",
+                "This webhook endpoint is disabled; enable it (POST /v1/webhook_endpoints/{id} with status `enabled`) first.",
+            ),
+            TooManyWebhookEndpoints(max) => ApiError::new(
+                StatusCode::CONFLICT,
+                "webhook_endpoint_limit",
+                format!("A merchant may have at most {max} webhook endpoints per mode; delete one first."),
+            ),
             UnknownLastEventId => ApiError::bad_request(
                 "invalid_last_event_id",
                 "Last-Event-ID",

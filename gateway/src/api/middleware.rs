@@ -122,7 +122,8 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
         services.store.idempotency_release(&scope, &lease).await
     } else {
         let text = String::from_utf8_lossy(&bytes);
-        services.store.idempotency_complete(&scope, &lease, parts.status.as_u16(), &without_client_secret(&text)).await
+        let saved = super::webhooks::seal_secret_in_response(&services, without_client_secret(&text));
+        services.store.idempotency_complete(&scope, &lease, parts.status.as_u16(), &saved).await
     };
     if let Err(e) = saved {
         tracing::error!(error = %e, "could not save idempotent response");
@@ -158,7 +159,8 @@ fn with_client_secret(services: &Services, body: String) -> String {
 
 fn replay(services: &Services, status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, with_client_secret(services, body)).into_response();
+    let body = super::webhooks::open_secret_in_response(services, with_client_secret(services, body));
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -10,6 +10,7 @@ pub mod pagination;
 pub mod refunds;
 pub mod test_helpers;
 pub mod transactions;
+pub mod webhooks;
 
 use crate::service::Services;
 use axum::extract::DefaultBodyLimit;
@@ -41,6 +42,11 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/test_helpers/payment_intents/{id}/decline", post(test_helpers::decline))
         .route("/test_helpers/payment_intents/{id}/expire", post(test_helpers::expire))
         .route("/test_helpers/payment_intents/{id}/scan", post(test_helpers::scan))
+        .route("/webhook_endpoints", post(webhooks::create).get(webhooks::list))
+        .route("/webhook_endpoints/{id}", get(webhooks::retrieve).post(webhooks::update).delete(webhooks::delete))
+        .route("/webhook_endpoints/{id}/rotate_secret", post(webhooks::rotate_secret))
+        .route("/webhook_endpoints/{id}/attempts", get(webhooks::attempts))
+        .route("/webhook_endpoints/{id}/resend", post(webhooks::resend))
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up: authenticate first, then idempotency.
         .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::idempotency))

@@ -6,10 +6,12 @@ mod merchants;
 pub mod refunds;
 mod transactions;
 mod sweep;
+pub mod webhooks;
 
 pub use intents::CreatedIntent;
 pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
 pub use sweep::SweepReport;
+pub use webhooks::{DeliveryReport, WebhookSettings, Webhooks};
 
 use crate::clock::Clock;
 use crate::connector::Connectors;
@@ -29,6 +31,8 @@ pub struct Services {
     pub public_url: String,
     /// Carries committed events to the open event streams.
     pub bus: Arc<EventBus>,
+    /// Webhook delivery settings and their HTTP client.
+    pub webhooks: Webhooks,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,10 @@ pub enum ServiceError {
     TestModeOnly,
     #[error("connector {0} is not configured")]
     ConnectorMissing(String),
+    #[error("the webhook endpoint is disabled")]
+    WebhookEndpointDisabled,
+    #[error("at most {0} webhook endpoints per merchant and mode")]
+    TooManyWebhookEndpoints(i64),
     #[error("store: {0}")]
     Store(StoreError),
     #[error("the Last-Event-ID is not an event of this stream")]
@@ -125,6 +133,12 @@ impl Services {
         let bus = EventBus::new(live);
         let publisher = bus.clone();
         store.set_event_listener(Arc::new(move |notices| publisher.publish(notices)));
-        Self { store, clock, connectors, hasher, public_url, bus }
+        Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default() }
+    }
+
+    /// The same services with other webhook delivery settings.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = Webhooks::new(settings);
+        self
     }
 }

@@ -6,6 +6,8 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod webhook_sql;
+pub mod webhooks;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -20,6 +22,7 @@ use crate::domain::refund::{Refund, RefundOutcome};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::domain::Scope;
 use async_trait::async_trait;
+pub use webhooks::WebhookStore;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,8 +166,9 @@ pub struct LedgerViolation {
     pub detail: String,
 }
 
+/// The webhook operations come from [`WebhookStore`], implemented by the same SQL.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: WebhookStore + Send + Sync {
     fn engine(&self) -> &'static str;
 
     // merchants and keys

@@ -143,6 +143,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
+                Self::enqueue_webhook_deliveries(tx, scope, &event.id, kind, now).await?;
                 Ok(EventNotice { merchant_id: scope.merchant_id.clone(), object_id: object_id.to_owned(), previous_object_seq, event })
             }
 
@@ -367,6 +368,9 @@ macro_rules! sql_store {
                 Ok(r.flatten())
             }
         }
+
+        $crate::store::webhook_sql::webhook_helpers!($store, $db);
+        $crate::store::webhook_sql::webhook_store_methods!($store, $engine);
 
         #[async_trait::async_trait]
         impl Store for $store {

@@ -10,7 +10,7 @@ use gateway::connector::Connectors;
 use gateway::domain::keys::{KeyHasher, KeyKind};
 use gateway::secret::Secret;
 use gateway::live::LiveSettings;
-use gateway::service::Services;
+use gateway::service::{Services, WebhookSettings, Webhooks};
 use gateway::store::{PostgresStore, SqliteStore, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -57,6 +57,18 @@ impl Drop for Cleanup {
 
 pub fn pg_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Webhook settings for tests: loopback receivers allowed, retries after one minute without
+/// jitter (three of them), a short timeout.
+pub fn webhook_test_settings() -> WebhookSettings {
+    WebhookSettings {
+        retry_schedule: vec![std::time::Duration::from_secs(60); 3],
+        jitter: 0.0,
+        timeout: std::time::Duration::from_secs(5),
+        allow_private: true,
+        ..WebhookSettings::default()
+    }
 }
 
 /// A merchant with its keys in plaintext.
@@ -128,6 +140,11 @@ impl TestApp {
 
     fn assemble(store: Arc<dyn Store>, clock: Arc<ManualClock>, cleanup: Cleanup) -> Self {
         let test_card = Arc::new(TestCardProcessor::new());
+        let services = Self::build_services(&store, &clock, &test_card, webhook_test_settings());
+        Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
+    }
+
+    fn build_services(store: &Arc<dyn Store>, clock: &Arc<ManualClock>, test_card: &Arc<TestCardProcessor>, webhooks: WebhookSettings) -> Arc<Services> {
         let mut services = Services::with_live(
             store.clone(),
             clock.clone() as Arc<dyn Clock>,
@@ -136,8 +153,20 @@ impl TestApp {
             LiveSettings { keep_alive: Duration::from_millis(200) },
         );
         services.connectors = Connectors::default().with(test_card.clone());
-        let services = Arc::new(services);
-        Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
+        services.webhooks = Webhooks::new(webhooks);
+        Arc::new(services)
+    }
+
+    /// The same app (store, clock, processor) with other webhook delivery settings.
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.services = self.replica(settings);
+        self.router = gateway::api::router(self.services.clone());
+        self
+    }
+
+    /// Another replica's services over the same database and clock.
+    pub fn replica(&self, settings: WebhookSettings) -> Arc<Services> {
+        Self::build_services(&self.store, &self.clock, &self.test_card, settings)
     }
 
     /// Another replica over the same database (its own store connection, bus and processor), on
@@ -193,6 +222,11 @@ impl TestApp {
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Reply {
         self.post_idem(key, path, body, None).await
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> Reply {
+        let req = Request::delete(path).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap();
+        self.send(req).await
     }
 
     pub async fn post_idem(&self, key: &str, path: &str, body: Value, idem: Option<&str>) -> Reply {

@@ -1,0 +1,356 @@
+//! Webhook endpoints: registration, changes, secret rotation with an overlap, the delivery log and
+//! resend. Secrets are sealed (ChaCha20-Poly1305 under a key derived from the key-hash secret)
+//! before they reach the store. Delivery itself is in [`delivery`]; the SSRF guard in [`guard`].
+
+pub mod delivery;
+pub mod guard;
+
+use super::{missing, paginate, List, ServiceError, Services};
+use crate::clock::Millis;
+use crate::domain::webhook::{
+    disabled_reason, generate_secret, EnabledEvents, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookUrl,
+};
+use crate::domain::{Scope, ValidationError};
+use crate::ids::{random_bytes, IdKind};
+use crate::secret::Secret;
+use crate::store::webhooks::{WebhookEndpointChange, WebhookEndpointRecord};
+use crate::store::{Cursor, Page};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use delivery::DeliveryReport;
+
+/// How long the previous secret keeps signing after a rotation, unless the request says otherwise.
+pub const DEFAULT_ROTATION_OVERLAP_MS: Millis = 24 * 60 * 60 * 1000;
+pub const MAX_ROTATION_OVERLAP_MS: Millis = 7 * 24 * 60 * 60 * 1000;
+
+/// How deliveries are made. Tests replace the schedule and allow loopback receivers.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The wait after each failed attempt. When the attempt after the last wait fails too, the
+    /// delivery fails and its endpoint is disabled.
+    pub retry_schedule: Vec<Duration>,
+    /// Each wait is spread by up to this fraction either way (0.2: ±20%).
+    pub jitter: f64,
+    /// Per attempt, connection included.
+    pub timeout: Duration,
+    /// Development only: deliver to loopback, private and link-local addresses too.
+    pub allow_private: bool,
+    /// How long a pass owns the deliveries it claimed; well above `timeout`.
+    pub lease: Duration,
+    /// Deliveries claimed per pass (attempted concurrently).
+    pub batch: u32,
+    /// Endpoints per merchant and mode.
+    pub max_endpoints: i64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        Self {
+            // About three days in all (71.6 hours without jitter), 11 attempts.
+            retry_schedule: vec![
+                Duration::from_secs(5),
+                minutes(1),
+                minutes(5),
+                minutes(30),
+                minutes(2 * 60),
+                minutes(5 * 60),
+                minutes(10 * 60),
+                minutes(14 * 60),
+                minutes(20 * 60),
+                minutes(20 * 60),
+            ],
+            jitter: 0.2,
+            timeout: Duration::from_secs(15),
+            allow_private: false,
+            lease: Duration::from_secs(60),
+            batch: 50,
+            max_endpoints: 16,
+        }
+    }
+}
+
+/// The delivery settings and the HTTP client built from them (once, on first use).
+pub struct Webhooks {
+    pub settings: WebhookSettings,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl Webhooks {
+    pub fn new(settings: WebhookSettings) -> Self {
+        Self { settings, client: OnceLock::new() }
+    }
+
+    /// No redirects, no proxies (a proxy would resolve names past the guard), no pooled
+    /// connections (each attempt resolves and is checked again), the guarded resolver.
+    fn client(&self) -> Result<&reqwest::Client, ServiceError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .timeout(self.settings.timeout)
+            .connect_timeout(self.settings.timeout)
+            .user_agent(concat!("Paygate-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(std::sync::Arc::new(guard::GuardedResolver { allow_private: self.settings.allow_private }))
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("webhook HTTP client: {e}")))?;
+        let _ = self.client.set(client);
+        self.client.get().ok_or_else(|| ServiceError::Internal("webhook HTTP client".into()))
+    }
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Self::new(WebhookSettings::default())
+    }
+}
+
+/// What a merchant asks for when registering an endpoint.
+#[derive(Debug, Clone)]
+pub struct NewWebhookEndpoint {
+    pub url: String,
+    /// Default: every event (`*`).
+    pub enabled_events: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WebhookEndpointUpdate {
+    pub url: Option<String>,
+    pub enabled_events: Option<Vec<String>>,
+    pub status: Option<EndpointStatus>,
+}
+
+/// Seals webhook secrets for storage, bound to their endpoint's id.
+struct SecretBox(ChaCha20Poly1305);
+
+const SEALED_PREFIX: &str = "v1.";
+
+impl SecretBox {
+    fn seal(&self, endpoint_id: &str, plain: &Secret) -> Result<Secret, ServiceError> {
+        let nonce = random_bytes::<12>();
+        let sealed = self
+            .0
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain.expose().as_bytes(), aad: endpoint_id.as_bytes() })
+            .map_err(|_| ServiceError::Internal("sealing a webhook secret failed".into()))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend(sealed);
+        Ok(Secret::new(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes))))
+    }
+
+    fn open(&self, endpoint_id: &str, sealed: &Secret) -> Result<Secret, ServiceError> {
+        let fail = || ServiceError::Internal(format!("the secret of webhook endpoint {endpoint_id} cannot be opened (was the key-hash secret changed?)"));
+        let bytes = sealed.expose().strip_prefix(SEALED_PREFIX).and_then(|b| STANDARD.decode(b).ok()).ok_or_else(fail)?;
+        if bytes.len() < 12 {
+            return Err(fail());
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let plain = self.0.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: endpoint_id.as_bytes() }).map_err(|_| fail())?;
+        String::from_utf8(plain).map(Secret::new).map_err(|_| fail())
+    }
+}
+
+fn endpoint_view(r: &WebhookEndpointRecord, secret: Option<&Secret>) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: r.id.clone(),
+        object: "webhook_endpoint".into(),
+        livemode: r.scope.livemode,
+        url: r.url.as_str().to_owned(),
+        enabled_events: r.enabled_events.to_list(),
+        status: r.status,
+        disabled_reason: r.disabled_reason.clone(),
+        previous_secret_expires_at: r.previous_secret.as_ref().and(r.previous_secret_expires_at),
+        secret: secret.cloned(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+impl Services {
+    fn secret_box(&self) -> SecretBox {
+        // A key of its own, derived from the key-hash secret every replica already shares.
+        let derived = self.hasher.hash("paygate/webhook-secret-sealing/v1");
+        let key = hex::decode(&derived.0).unwrap_or_default();
+        SecretBox(ChaCha20Poly1305::new(Key::from_slice(&key)))
+    }
+
+    /// Seals a webhook secret for storage (bound to its endpoint's id).
+    pub fn seal_webhook_secret(&self, endpoint_id: &str, secret: &Secret) -> Result<Secret, ServiceError> {
+        self.secret_box().seal(endpoint_id, secret)
+    }
+
+    pub fn open_webhook_secret(&self, endpoint_id: &str, sealed: &Secret) -> Result<Secret, ServiceError> {
+        self.secret_box().open(endpoint_id, sealed)
+    }
+
+    /// The secrets a delivery made now is signed with: the current one, and the previous one
+    /// while its overlap lasts.
+    pub(crate) fn signing_secrets(&self, endpoint: &WebhookEndpointRecord, now: Millis) -> Result<Vec<Secret>, ServiceError> {
+        let sealer = self.secret_box();
+        let mut secrets = vec![sealer.open(&endpoint.id, &endpoint.secret)?];
+        if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at) {
+            if now < until {
+                secrets.push(sealer.open(&endpoint.id, previous)?);
+            }
+        }
+        Ok(secrets)
+    }
+
+    fn webhook_url(&self, text: &str, livemode: bool) -> Result<WebhookUrl, ServiceError> {
+        let url = WebhookUrl::parse(text, livemode)?;
+        // Refused at once when the host is an internal IP literal or localhost; names that
+        // resolve to internal addresses are refused at delivery time.
+        if let Ok(parsed) = reqwest::Url::parse(url.as_str()) {
+            if let Err(refused) = guard::check_registration(&parsed, self.webhooks.settings.allow_private) {
+                return Err(ValidationError::new(
+                    "url_not_allowed",
+                    "url",
+                    format!("url points to a {} address; webhooks only go to public addresses", refused.reason),
+                )
+                .into());
+            }
+        }
+        Ok(url)
+    }
+
+    /// Registers an endpoint; the reply carries its `whsec_` secret, shown this once.
+    pub async fn create_webhook_endpoint(&self, scope: &Scope, new: NewWebhookEndpoint) -> Result<WebhookEndpoint, ServiceError> {
+        let url = self.webhook_url(&new.url, scope.livemode)?;
+        let enabled_events = EnabledEvents::parse(&new.enabled_events.unwrap_or_else(|| vec!["*".into()]))?;
+        let max = self.webhooks.settings.max_endpoints;
+        if self.store.count_webhook_endpoints(scope).await? >= max {
+            return Err(ServiceError::TooManyWebhookEndpoints(max));
+        }
+        let id = IdKind::WebhookEndpoint.generate();
+        let secret = generate_secret();
+        let now = self.clock.now();
+        let record = WebhookEndpointRecord {
+            secret: self.secret_box().seal(&id, &secret)?,
+            id,
+            scope: scope.clone(),
+            url,
+            enabled_events,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            status: EndpointStatus::Enabled,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_webhook_endpoint(&record).await?;
+        Ok(endpoint_view(&record, Some(&secret)))
+    }
+
+    pub async fn get_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpoint, ServiceError> {
+        let record = self.store.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
+        Ok(endpoint_view(&record, None))
+    }
+
+    pub async fn list_webhook_endpoints(&self, scope: &Scope, page: Page) -> Result<List<WebhookEndpoint>, ServiceError> {
+        let list = paginate(page, |r: &WebhookEndpointRecord| Cursor { created_at: r.created_at, id: r.id.clone() }, |p| async move {
+            self.store.list_webhook_endpoints(scope, &p).await
+        })
+        .await?;
+        Ok(List { data: list.data.iter().map(|r| endpoint_view(r, None)).collect(), next: list.next })
+    }
+
+    /// Changes the URL, the event types or the status. Enabling again clears the reason it was
+    /// disabled for and resumes its pending deliveries at once.
+    pub async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, update: WebhookEndpointUpdate) -> Result<WebhookEndpoint, ServiceError> {
+        let change = WebhookEndpointChange {
+            url: update.url.as_deref().map(|u| self.webhook_url(u, scope.livemode)).transpose()?,
+            enabled_events: update.enabled_events.as_deref().map(EnabledEvents::parse).transpose()?,
+            status: update.status.map(|s| match s {
+                EndpointStatus::Enabled => (s, None),
+                EndpointStatus::Disabled => (s, Some(disabled_reason::BY_MERCHANT.to_owned())),
+            }),
+        };
+        let record = self.store.update_webhook_endpoint(scope, id, &change, self.clock.now()).await.map_err(missing("webhook_endpoint"))?;
+        Ok(endpoint_view(&record, None))
+    }
+
+    pub async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), ServiceError> {
+        self.store.delete_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))
+    }
+
+    /// A new secret, returned this once; the previous one keeps signing for `overlap_ms`
+    /// (0: it stops at once), so receivers can switch without missing a delivery.
+    pub async fn rotate_webhook_secret(&self, scope: &Scope, id: &str, overlap_ms: Option<Millis>) -> Result<WebhookEndpoint, ServiceError> {
+        let overlap = overlap_ms.unwrap_or(DEFAULT_ROTATION_OVERLAP_MS);
+        if !(0..=MAX_ROTATION_OVERLAP_MS).contains(&overlap) {
+            return Err(ValidationError::new(
+                "parameter_invalid",
+                "overlap_seconds",
+                format!("overlap_seconds must be between 0 and {}", MAX_ROTATION_OVERLAP_MS / 1000),
+            )
+            .into());
+        }
+        self.store.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
+        let secret = generate_secret();
+        let now = self.clock.now();
+        let sealed = self.secret_box().seal(id, &secret)?;
+        let until = (overlap > 0).then(|| now.saturating_add(overlap));
+        let record = self.store.rotate_webhook_secret(scope, id, &sealed, until, now).await.map_err(missing("webhook_endpoint"))?;
+        Ok(endpoint_view(&record, Some(&secret)))
+    }
+
+    /// For the operator's CLI: rotates any endpoint by id, whoever owns it.
+    pub async fn rotate_webhook_secret_by_id(&self, id: &str, overlap_ms: Option<Millis>) -> Result<WebhookEndpoint, ServiceError> {
+        let record = self.store.find_webhook_endpoint(id).await.map_err(missing("webhook_endpoint"))?;
+        self.rotate_webhook_secret(&record.scope, id, overlap_ms).await
+    }
+
+    /// The delivery log of one endpoint, newest first.
+    pub async fn list_webhook_attempts(&self, scope: &Scope, endpoint_id: &str, page: Page) -> Result<List<WebhookAttempt>, ServiceError> {
+        self.store.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
+        paginate(page, |a: &WebhookAttempt| Cursor { created_at: a.attempted_at, id: a.id.clone() }, |p| async move {
+            self.store.list_webhook_attempts(scope, endpoint_id, &p).await
+        })
+        .await
+    }
+
+    /// Sends one event to one endpoint again (due now, with a fresh retry schedule), whether or
+    /// not the endpoint subscribed to it or existed when it happened.
+    pub async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
+        let endpoint = self.store.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
+        if endpoint.status == EndpointStatus::Disabled {
+            return Err(ServiceError::WebhookEndpointDisabled);
+        }
+        self.store.resend_webhook(scope, endpoint_id, event_id, self.clock.now()).await.map_err(missing("event"))
+    }
+
+    pub async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
+        self.store.get_webhook_delivery(scope, endpoint_id, event_id).await.map_err(missing("webhook_delivery"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_endpoint_and_key() {
+        let sealer = SecretBox(ChaCha20Poly1305::new(Key::from_slice(&[7u8; 32])));
+        let other = SecretBox(ChaCha20Poly1305::new(Key::from_slice(&[8u8; 32])));
+        let secret = generate_secret();
+        let sealed = sealer.seal("we_a", &secret).unwrap();
+        assert!(!sealed.expose().contains(&secret.expose()[6..]));
+        assert_eq!(sealer.open("we_a", &sealed).unwrap(), secret);
+        assert!(sealer.open("we_b", &sealed).is_err());
+        assert!(other.open("we_a", &sealed).is_err());
+    }
+
+    #[test]
+    fn the_default_schedule_retries_for_about_three_days() {
+        let total: Duration = WebhookSettings::default().retry_schedule.iter().sum();
+        let hours = total.as_secs_f64() / 3600.0;
+        assert!((66.0..=78.0).contains(&hours), "{hours} hours");
+    }
+}
