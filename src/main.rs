@@ -308,7 +308,7 @@ async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
 }
 
 async fn serve(mut config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let listener = listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
     let bound = listener.local_addr()?;
     if config.public_url == format!("http://{}", config.bind) {
         // The default public URL follows the address actually bound (port 0 picks a free one).
@@ -367,6 +367,15 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         tracing::warn!("webhook delivery pass cut off by the shutdown; its deliveries are retried when their leases end");
     }
     Ok(())
+}
+
+/// Binds with a deep accept queue: when a replica goes away, its clients' event streams all
+/// reconnect to the others at once (the default queue of 128 drops most of them for a second).
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 /// How long in-flight requests get to finish after SIGTERM.

@@ -905,14 +905,26 @@ macro_rules! sql_store {
             }
 
             async fn events_after(&self, scope: &Scope, object_id: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
-                let sql = format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
-                       AND ($3 IS NULL OR object_id = $3) AND seq > $4 ORDER BY seq LIMIT $5"
-                );
-                let rows = sqlx::query_as::<_, EventRow>(&sql)
+                // Two statements, so each uses its own index: `events_object` for one object's
+                // events, `events_stream` for the whole scope. (`$n IS NULL OR object_id = $n`
+                // would walk all of the merchant's events on every intent stream's open.)
+                let sql = match object_id {
+                    Some(_) => format!(
+                        "SELECT {EVENT_COLUMNS} FROM events WHERE object_id = $1 AND merchant_id = $2 AND livemode = $3 \
+                           AND seq > $4 ORDER BY seq LIMIT $5"
+                    ),
+                    None => format!(
+                        "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+                           AND seq > $3 ORDER BY seq LIMIT $4"
+                    ),
+                };
+                let mut query = sqlx::query_as::<_, EventRow>(&sql);
+                if let Some(object) = object_id {
+                    query = query.bind(object);
+                }
+                let rows = query
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
-                    .bind(object_id)
                     .bind(after_seq)
                     .bind(i64::from(limit))
                     .fetch_all(self.read_pool())
