@@ -50,3 +50,5 @@ CREATE TABLE webhook_attempts (
     error TEXT
 );
 CREATE INDEX webhook_attempts_list ON webhook_attempts (endpoint_id, attempted_at, id);
+CREATE INDEX webhook_attempts_age ON webhook_attempts (attempted_at);
+CREATE INDEX webhook_deliveries_age ON webhook_deliveries (updated_at);

@@ -1,5 +1,6 @@
 //! Background upkeep: expire intents whose window closed, settle refunds left pending, forget old
-//! idempotency keys. Safe to run in every replica at once: each step is a compare-and-set.
+//! idempotency keys and webhook delivery history. Safe to run in every replica at once: each step
+//! is a compare-and-set.
 
 use super::{ServiceError, Services};
 use crate::store::{RetryObject, StoreError};
@@ -8,6 +9,8 @@ use crate::domain::refund::RefundStatus;
 
 /// Idempotency keys are kept at least this long (the API promises 24 hours).
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
+/// The webhook delivery log (attempts, finished deliveries) is kept this long.
+pub const WEBHOOK_HISTORY_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// A refund still pending after this long is asked about again.
 const PENDING_REFUND_AGE_MS: i64 = 60_000;
 const BATCH: u32 = 200;
@@ -21,6 +24,7 @@ pub struct SweepReport {
     pub recovered_intents: usize,
     pub settled_refunds: usize,
     pub purged_idempotency_keys: u64,
+    pub purged_webhook_history: u64,
     /// Items that failed this time; they are tried again on the next sweep.
     pub errors: usize,
 }
@@ -54,6 +58,7 @@ impl Services {
             }
         }
         report.purged_idempotency_keys = self.store.idempotency_purge(now - IDEMPOTENCY_RETENTION_MS).await?;
+        report.purged_webhook_history = self.store.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
         Ok(report)
     }
 }

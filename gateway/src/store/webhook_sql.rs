@@ -379,6 +379,20 @@ macro_rules! webhook_store_methods {
                 .ok_or(StoreError::NotFound)?
                 .try_into()
         }
+
+        async fn purge_webhook_history(&self, before: Millis) -> Result<u64, StoreError> {
+            let attempts = sqlx::query("DELETE FROM webhook_attempts WHERE attempted_at < $1")
+                .bind(before)
+                .execute(self.write_pool())
+                .await?
+                .rows_affected();
+            let deliveries = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < $1")
+                .bind(before)
+                .execute(self.write_pool())
+                .await?
+                .rows_affected();
+            Ok(attempts + deliveries)
+        }
         }
     };
 }

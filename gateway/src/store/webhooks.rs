@@ -38,6 +38,9 @@ pub trait WebhookStore: Send + Sync {
     /// was ever delivered there.
     async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis) -> Result<WebhookDelivery, StoreError>;
     async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, StoreError>;
+    /// Forgets attempts made before `before`, and finished deliveries last changed before it;
+    /// returns how many rows went.
+    async fn purge_webhook_history(&self, before: Millis) -> Result<u64, StoreError>;
 }
 
 /// An endpoint as stored. The secrets are ciphertext; the service opens them.

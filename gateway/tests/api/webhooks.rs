@@ -30,6 +30,7 @@ crate::on_both_engines!(
     resend_sends_one_event_to_one_endpoint_even_one_it_never_subscribed_to,
     concurrent_delivery_passes_send_each_due_delivery_exactly_once,
     an_attempt_is_recorded_only_while_its_lease_still_owns_the_delivery,
+    the_sweep_forgets_delivery_history_older_than_thirty_days,
 );
 
 async fn create_endpoint(app: &TestApp, sk: &str, url: &str, events: Value) -> (String, String) {
@@ -647,4 +648,26 @@ fn the_readme_shows_the_rust_verification_snippet_that_the_tests_run() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let snippet = include_str!("readme_verify.rs").replace("pub fn verify", "fn verify");
     assert!(readme.contains(snippet.trim()), "README.md's Rust snippet differs from gateway/tests/api/readme_verify.rs");
+}
+
+async fn the_sweep_forgets_delivery_history_older_than_thirty_days(app: TestApp) {
+    let receiver = Receiver::start().await;
+    let m = app.merchant().await;
+    let (id, _) = create_endpoint(&app, &m.sk, &receiver.url("/all"), json!(["payment_intent.created"])).await;
+    app.create_intent(&m.sk, json!({})).await;
+    app.services.deliver_due().await.unwrap();
+    app.clock.advance_ms(31 * 24 * 60 * 60 * 1000);
+    app.create_intent(&m.sk, json!({})).await;
+    app.services.deliver_due().await.unwrap();
+    assert_eq!(attempts(&app, &m.sk, &id).await.len(), 2);
+
+    let report = app.services.sweep().await.unwrap();
+    assert_eq!(report.purged_webhook_history, 2, "the old attempt and its finished delivery: {report:?}");
+    let kept = attempts(&app, &m.sk, &id).await;
+    assert_eq!(kept.len(), 1, "the recent attempt stays");
+    let events = event_ids(&app, &m).await;
+    assert_eq!(kept[0]["event"], events[1].as_str());
+    let deliveries = app.raw_text("SELECT event_id FROM webhook_deliveries").await;
+    assert_eq!(deliveries, [events[1].clone()]);
+    assert_eq!(receiver.requests().len(), 2, "nothing is sent again");
 }
