@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {
     /// Test card number; default 4242424242424242 (succeeds). 4000000000000002 declines,
-    /// 4000000000009995 declines for insufficient funds.
+    /// 4000000000009995 declines for insufficient funds, 4000000000000119 times out at the
+    /// processor (resolved by a status check).
     pub card_number: Option<String>,
 }
 

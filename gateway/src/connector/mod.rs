@@ -71,8 +71,13 @@ pub enum RefundResult {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectorError {
+    /// The request never reached the processor (connection refused, outage): nothing happened.
     #[error("connector unavailable: {0}")]
     Unavailable(String),
+    /// The request may have reached the processor, but no answer came: the outcome is unknown
+    /// until a status check tells it.
+    #[error("connector timed out: {0}")]
+    Timeout(String),
     #[error("connector refused the request: {0}")]
     Refused(String),
 }
@@ -81,6 +86,9 @@ pub enum ConnectorError {
 pub trait Connector: Send + Sync {
     fn name(&self) -> &'static str;
     async fn authorize(&self, req: &AuthorizeRequest) -> Result<Authorization, ConnectorError>;
+    /// The status check: what the processor decided for the authorization request with our
+    /// `reference`, or `None` when it never received one. Never authorizes anything itself.
+    async fn authorization_status(&self, reference: &str) -> Result<Option<Authorization>, ConnectorError>;
     /// Idempotent per authorization: a second capture of the same authorization moves nothing.
     async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError>;
     /// Releases an authorization that will never be captured.

@@ -156,7 +156,7 @@ impl Services {
                 self.release_authorization(scope, &failed).await;
                 Ok(failed)
             }
-            Err(ConnectorError::Unavailable(reason)) => {
+            Err(ConnectorError::Unavailable(reason) | ConnectorError::Timeout(reason)) => {
                 tracing::warn!(intent = %intent.id, %reason, "capture outcome unknown; left for recovery");
                 Ok(intent)
             }
@@ -181,6 +181,19 @@ impl Services {
             };
             let authorization = match connector.authorize(&request).await {
                 Ok(a) => a,
+                Err(ConnectorError::Timeout(reason)) => {
+                    // The processor may have authorized: ask it, never authorize again.
+                    tracing::warn!(intent = %intent.id, %reason, "authorization outcome unknown; checking its status");
+                    match connector.authorization_status(&intent.id).await {
+                        Ok(Some(decided)) => decided,
+                        Ok(None) => return this.fail_unprocessed(&scope, &intent.id).await,
+                        Err(e) => {
+                            // Still unknown: the sweep checks again, with backoff.
+                            tracing::warn!(intent = %intent.id, error = %e, "status check failed; left for recovery");
+                            return Ok(intent);
+                        }
+                    }
+                }
                 Err(e) => {
                     // Nothing can have been captured: any authorization the processor made lapses.
                     tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
@@ -188,18 +201,32 @@ impl Services {
                     return this.transition(&scope, &intent.id, fail, "fail", false).await;
                 }
             };
-            match authorization {
-                Authorization::Declined(reason) => {
-                    let fail = IntentTransition::Fail { code: reason.code().into(), message: reason.message().into() };
-                    this.transition(&scope, &intent.id, fail, "fail", false).await
-                }
-                Authorization::Approved { connector_ref } => {
-                    this.store.record_authorization(&scope, &intent.id, &connector_ref, this.clock.now()).await?;
-                    this.after_authorization(&scope, intent, connector_ref).await
-                }
-            }
+            this.after_decision(&scope, intent, authorization).await
         })
         .await
+    }
+
+    /// Acts on the processor's decision on an authorization.
+    async fn after_decision(&self, scope: &Scope, intent: PaymentIntent, authorization: Authorization) -> Result<PaymentIntent, ServiceError> {
+        match authorization {
+            Authorization::Declined(reason) => {
+                let fail = IntentTransition::Fail { code: reason.code().into(), message: reason.message().into() };
+                self.transition(scope, &intent.id, fail, "fail", false).await
+            }
+            Authorization::Approved { connector_ref } => {
+                self.store.record_authorization(scope, &intent.id, &connector_ref, self.clock.now()).await?;
+                self.after_authorization(scope, intent, connector_ref).await
+            }
+        }
+    }
+
+    /// The processor never received the authorization request: nothing can have moved.
+    async fn fail_unprocessed(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
+        let fail = IntentTransition::Fail {
+            code: "processing_interrupted".into(),
+            message: "The approval was interrupted before the processor answered; nothing was captured.".into(),
+        };
+        self.transition(scope, id, fail, "fail", false).await
     }
 
     /// Manual mode waits for the merchant's confirm; automatic mode captures now.
@@ -214,18 +241,27 @@ impl Services {
         }
     }
 
-    /// Finishes an intent left `processing` by a crash or an unreachable connector. Without a
-    /// recorded authorization nothing was captured, so it fails; with one, it goes on from where it
-    /// stopped (captures are idempotent per authorization, so a capture already made is not repeated).
+    /// Finishes an intent left `processing` by a crash, a timeout or an unreachable connector.
+    /// Without a recorded authorization, the processor's status check says what happened (it may
+    /// have authorized before the answer was lost); with one, it goes on from where it stopped
+    /// (captures are idempotent per authorization, so a capture already made is not repeated).
     pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
         match self.store.intent_connector_ref(scope, id).await? {
             None => {
-                let fail = IntentTransition::Fail {
-                    code: "processing_interrupted".into(),
-                    message: "The approval was interrupted before the processor answered; nothing was captured.".into(),
+                let name = intent.connector.clone().unwrap_or_default();
+                let Some(connector) = self.connectors.get(&name) else {
+                    return self.fail_unprocessed(scope, id).await;
                 };
-                self.transition(scope, id, fail, "fail", false).await
+                match connector.authorization_status(id).await {
+                    Ok(Some(decided)) => self.after_decision(scope, intent, decided).await,
+                    Ok(None) => self.fail_unprocessed(scope, id).await,
+                    // Still unknown: stays `processing`; the sweep asks again later.
+                    Err(e) => {
+                        tracing::warn!(intent = %id, error = %e, "status check failed");
+                        Ok(intent)
+                    }
+                }
             }
             // Approved by the customer, never offered to the merchant for confirmation.
             Some(r) if intent.confirm_mode == ConfirmMode::Manual && intent.confirm_deadline.is_none() => {

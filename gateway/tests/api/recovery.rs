@@ -17,6 +17,9 @@ crate::on_both_engines!(
     a_manual_approval_cut_off_after_authorization_waits_for_confirmation,
     a_capture_during_a_processor_outage_is_finished_once_when_it_is_back,
     a_refund_during_a_processor_outage_stays_pending_then_settles_once,
+    a_processor_timeout_is_resolved_by_a_status_check_and_charged_once,
+    an_authorization_whose_answer_was_lost_in_a_crash_is_found_by_the_sweeps_status_check,
+    while_the_status_check_cannot_reach_the_processor_the_intent_stays_processing,
 );
 
 fn scope(m: &crate::helpers::TestMerchant) -> Scope {
@@ -132,5 +135,54 @@ async fn a_refund_during_a_processor_outage_stays_pending_then_settles_once(app:
     assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 1);
     assert_eq!(app.get(&m.sk, &format!("/v1/refunds/{}", refund.id())).await.body["status"], "succeeded");
     assert_eq!(app.test_card.view(&id).refunded, 4000);
+    app.assert_ledger_balanced().await;
+}
+
+async fn a_processor_timeout_is_resolved_by_a_status_check_and_charged_once(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.create_intent(&m.sk, json!({})).await;
+    let approved = app.approve(&m.sk, &id, gateway::connector::test_card::CARD_TIMEOUT).await;
+    assert_eq!(approved.body["status"], "succeeded", "{}", approved.raw);
+    let view = app.test_card.view(&id);
+    assert_eq!(
+        (view.authorization_requests, view.authorizations, view.captures),
+        (1, 1, 1),
+        "the status check found the authorization; nothing was authorized again"
+    );
+    app.assert_ledger_balanced().await;
+}
+
+async fn an_authorization_whose_answer_was_lost_in_a_crash_is_found_by_the_sweeps_status_check(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.create_intent(&m.sk, json!({})).await;
+    start_processing(&app, &scope(&m), &id).await;
+    // The processor authorized, and the process died before it recorded the answer.
+    authorize_at_processor(&app, &id).await;
+    app.clock.advance_minutes(3);
+    assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
+    let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
+    assert_eq!(intent.body["status"], "succeeded", "{}", intent.raw);
+    let view = app.test_card.view(&id);
+    assert_eq!((view.authorization_requests, view.authorizations, view.captures), (1, 1, 1));
+    app.assert_ledger_balanced().await;
+}
+
+async fn while_the_status_check_cannot_reach_the_processor_the_intent_stays_processing(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.create_intent(&m.sk, json!({})).await;
+    start_processing(&app, &scope(&m), &id).await;
+    authorize_at_processor(&app, &id).await;
+    app.test_card.set_unreachable(true);
+    app.clock.advance_minutes(3);
+    assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 0);
+    let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
+    assert_eq!(intent.body["status"], "processing", "unknown is not failed: the processor may have authorized");
+    app.test_card.set_unreachable(false);
+    app.clock.advance_minutes(1);
+    assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
+    let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
+    assert_eq!(intent.body["status"], "succeeded");
+    let view = app.test_card.view(&id);
+    assert_eq!((view.authorization_requests, view.authorizations, view.captures), (1, 1, 1));
     app.assert_ledger_balanced().await;
 }

@@ -5,6 +5,7 @@
 //! | 4242 4242 4242 4242 | approved |
 //! | 4000 0000 0000 0002 | declined (`card_declined`) |
 //! | 4000 0000 0000 9995 | declined (`insufficient_funds`) |
+//! | 4000 0000 0000 0119 | approved, but the answer is lost (a timeout): only a status check tells |
 //! | any other number passing the Luhn check | approved |
 //! | a number failing the Luhn check | declined (`invalid_card`) |
 //!
@@ -25,6 +26,7 @@ pub const NAME: &str = "test_card";
 pub const CARD_SUCCEEDS: &str = "4242424242424242";
 pub const CARD_DECLINED: &str = "4000000000000002";
 pub const CARD_INSUFFICIENT_FUNDS: &str = "4000000000009995";
+pub const CARD_TIMEOUT: &str = "4000000000000119";
 
 #[derive(Debug, Default, Clone)]
 struct AuthorizationBook {
@@ -38,6 +40,10 @@ struct AuthorizationBook {
 #[derive(Default)]
 pub struct TestCardProcessor {
     book: Mutex<HashMap<String, AuthorizationBook>>,
+    /// Every authorization request's outcome by our reference, for status checks.
+    decisions: Mutex<HashMap<String, AuthorizationResponse>>,
+    /// Authorization requests received, by our reference.
+    requests: Mutex<HashMap<String, u32>>,
     /// While set, every call fails as if the processor could not be reached (outage drills).
     unreachable: AtomicBool,
 }
@@ -45,6 +51,8 @@ pub struct TestCardProcessor {
 /// What the processor's own book says about the intent it knows by `reference`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessorView {
+    /// Authorization requests received for the reference, answered or not.
+    pub authorization_requests: u32,
     pub authorizations: usize,
     pub captures: u32,
     pub voided: usize,
@@ -59,7 +67,9 @@ impl TestCardProcessor {
     pub fn view(&self, reference: &str) -> ProcessorView {
         let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
         let auths: Vec<_> = book.values().filter(|a| a.reference == reference).collect();
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner()).get(reference).copied().unwrap_or(0);
         ProcessorView {
+            authorization_requests: requests,
             authorizations: auths.len(),
             captures: auths.iter().map(|a| a.captures).sum(),
             voided: auths.iter().filter(|a| a.voided).count(),
@@ -84,6 +94,7 @@ impl TestCardProcessor {
         match number {
             CARD_DECLINED => ResponseCode::DoNotHonor,
             CARD_INSUFFICIENT_FUNDS => ResponseCode::InsufficientFunds,
+            CARD_TIMEOUT => ResponseCode::Approved,
             n if luhn_valid(n) => ResponseCode::Approved,
             _ => ResponseCode::InvalidCardNumber,
         }
@@ -115,6 +126,14 @@ impl Connector for TestCardProcessor {
     async fn authorize(&self, req: &AuthorizeRequest) -> Result<Authorization, ConnectorError> {
         self.reachable()?;
         let PaymentMethod::TestCard { number } = &req.payment_method;
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry(req.reference.clone()).or_default() += 1;
+        }
+        let mut decisions = self.decisions.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
+        // Like a real processor, one decision per reference: a repeated request gets the first answer.
+        if let Some(decided) = decisions.get(&req.reference) {
+            return Ok(transformers::to_authorization(decided.clone()));
+        }
         let code = Self::respond(number);
         let authorization_id = format!("tc_auth_{}", random_base62(20));
         if code == ResponseCode::Approved {
@@ -124,7 +143,18 @@ impl Connector for TestCardProcessor {
                 AuthorizationBook { reference: req.reference.clone(), amount: req.amount, ..Default::default() },
             );
         }
-        Ok(transformers::to_authorization(AuthorizationResponse { code, authorization_id }))
+        let response = AuthorizationResponse { code, authorization_id };
+        decisions.insert(req.reference.clone(), response.clone());
+        if number == CARD_TIMEOUT {
+            return Err(ConnectorError::Timeout("no answer from the test card processor".into()));
+        }
+        Ok(transformers::to_authorization(response))
+    }
+
+    async fn authorization_status(&self, reference: &str) -> Result<Option<Authorization>, ConnectorError> {
+        self.reachable()?;
+        let decisions = self.decisions.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
+        Ok(decisions.get(reference).cloned().map(transformers::to_authorization))
     }
 
     async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError> {
@@ -174,7 +204,7 @@ mod tests {
 
     #[test]
     fn magic_numbers_pass_the_luhn_check() {
-        for n in [CARD_SUCCEEDS, CARD_DECLINED, CARD_INSUFFICIENT_FUNDS] {
+        for n in [CARD_SUCCEEDS, CARD_DECLINED, CARD_INSUFFICIENT_FUNDS, CARD_TIMEOUT] {
             assert!(luhn_valid(n), "{n}");
         }
         assert!(!luhn_valid("4242424242424241"));

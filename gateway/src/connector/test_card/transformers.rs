@@ -26,6 +26,7 @@ impl ResponseCode {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct AuthorizationResponse {
     pub code: ResponseCode,
     pub authorization_id: String,
