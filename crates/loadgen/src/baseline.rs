@@ -31,7 +31,7 @@ pub async fn serve(bind: SocketAddr) -> anyhow::Result<()> {
         .with_state(channel);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!("baseline listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    axum::serve(listener, app.into_make_service()).await?;
     Ok(())
 }
 
