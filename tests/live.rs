@@ -6,7 +6,7 @@ mod support;
 #[path = "../gateway/tests/api/sse_client.rs"]
 mod sse_client;
 
-use sse_client::SseClient;
+use sse_client::{merchant_stream, SseClient};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -104,16 +104,6 @@ fn approve(addr: &str, sk: &str, id: &str) {
     assert!(body.contains(r#""status":"succeeded""#), "{body}");
 }
 
-async fn merchant_stream(base: &str, sk: &str, last_event_id: Option<&str>) -> SseClient {
-    let auth = format!("Bearer {sk}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    if let Some(id) = last_event_id {
-        headers.push(("last-event-id", id));
-    }
-    let client = SseClient::open(base, "/v1/events/stream", &headers).await;
-    assert_eq!(client.status, 200, "{}", client.body);
-    client
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_through_one_process_reaches_streams_on_another_through_redis() {

@@ -100,15 +100,6 @@ impl EventBus {
         self.shutdown.send_replace(true);
     }
 
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
-    /// Open subscriptions, for metrics and tests.
-    pub fn subscriber_count(&self) -> usize {
-        self.topics.lock().map(|t| t.values().map(|s| s.receiver_count()).sum()).unwrap_or(0)
-    }
-
     pub(crate) fn subscribe(self: &Arc<Self>, topic: Topic) -> Subscription {
         let receiver = match self.topics.lock() {
             Ok(mut topics) => {

@@ -227,7 +227,6 @@ pub trait Store: WebhookStore + Send + Sync {
 
     // transactions and events
     async fn list_transactions(&self, scope: &Scope, filter: &TransactionFilter, page: &Page) -> Result<Vec<Transaction>, StoreError>;
-    async fn events_for_object(&self, scope: &Scope, object_id: &str) -> Result<Vec<Event>, StoreError>;
     async fn get_event(&self, scope: &Scope, id: &str) -> Result<Event, StoreError>;
     /// Newest first; the page cursor's position is the sequence number.
     async fn list_events(&self, scope: &Scope, filter: &EventFilter, page: &Page) -> Result<Vec<Event>, StoreError>;

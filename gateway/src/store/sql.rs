@@ -3,36 +3,29 @@
 //! the statements are shared text. Each engine supplies `read_pool`, `write_pool` and
 //! `begin_write` (SQLite takes the write lock up front with `BEGIN IMMEDIATE`).
 
-/// Lower-cased `%text%` with LIKE wildcards escaped (escape character `\`).
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let mut out = String::from("%");
-    for c in text.to_lowercase().chars() {
+/// `text` with the LIKE wildcards and the escape character escaped (escape character `\`).
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');
         }
         out.push(c);
     }
-    out.push('%');
     out
+}
+
+/// Lower-cased `%text%`, matched literally.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    format!("%{}%", escape_like(&text.to_lowercase()))
 }
 
 /// A LIKE pattern for an event type, or for a family of them (`payment_intent.*`).
 pub(crate) fn type_pattern(kind: &str) -> String {
-    let (exact, family) = match kind.strip_suffix('*') {
-        Some(prefix) => (prefix, true),
-        None => (kind, false),
-    };
-    let mut out = String::new();
-    for c in exact.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+    match kind.strip_suffix('*') {
+        Some(prefix) => format!("{}%", escape_like(prefix)),
+        None => escape_like(kind),
     }
-    if family {
-        out.push('%');
-    }
-    out
 }
 
 pub(crate) const MERCHANT_PAYABLE: &str = "merchant_payable";
@@ -859,19 +852,6 @@ macro_rules! sql_store {
                     .fetch_all(self.read_pool())
                     .await?;
                 rows.into_iter().map(Transaction::try_from).collect()
-            }
-
-            async fn events_for_object(&self, scope: &Scope, object_id: &str) -> Result<Vec<Event>, StoreError> {
-                let sql = format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 AND object_id = $3 ORDER BY seq"
-                );
-                let rows = sqlx::query_as::<_, EventRow>(&sql)
-                    .bind(&scope.merchant_id)
-                    .bind(scope.livemode)
-                    .bind(object_id)
-                    .fetch_all(self.read_pool())
-                    .await?;
-                rows.into_iter().map(Event::try_from).collect()
             }
 
             async fn get_event(&self, scope: &Scope, id: &str) -> Result<Event, StoreError> {

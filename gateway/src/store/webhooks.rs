@@ -190,16 +190,7 @@ impl TryFrom<WebhookDeliveryRow> for WebhookDelivery {
 /// LIKE patterns (escape `\`) that find `kind` in a stored `enabled_events` list: the type
 /// itself, and its family (`payment_intent.*`).
 pub(crate) fn enabled_events_patterns(kind: &str) -> (String, String) {
-    let escape = |text: &str| {
-        let mut out = String::new();
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    };
+    use super::sql::escape_like;
     let family = kind.split('.').next().unwrap_or(kind);
-    (format!("%,{},%", escape(kind)), format!("%,{}.*,%", escape(family)))
+    (format!("%,{},%", escape_like(kind)), format!("%,{}.*,%", escape_like(family)))
 }

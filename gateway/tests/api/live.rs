@@ -4,7 +4,7 @@
 
 use crate::helpers::{TestApp, TestMerchant};
 use crate::on_both_engines;
-use crate::sse_client::SseClient;
+use crate::sse_client::{merchant_stream, SseClient};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -19,21 +19,6 @@ on_both_engines!(
     a_stream_opened_on_another_replica_sees_changes_made_on_this_one_after_a_resync,
     an_unknown_last_event_id_is_refused,
 );
-
-fn auth(m: &TestMerchant) -> (String, String) {
-    ("authorization".into(), format!("Bearer {}", m.sk))
-}
-
-async fn merchant_stream(base: &str, m: &TestMerchant, last_event_id: Option<&str>) -> SseClient {
-    let (name, value) = auth(m);
-    let mut headers = vec![(name.as_str(), value.as_str())];
-    if let Some(id) = last_event_id {
-        headers.push(("last-event-id", id));
-    }
-    let client = SseClient::open(base, "/v1/events/stream", &headers).await;
-    assert_eq!(client.status, 200, "{}", client.body);
-    client
-}
 
 /// Creates an intent and returns its id and client secret.
 async fn intent_with_secret(app: &TestApp, m: &TestMerchant) -> (String, String) {
@@ -56,7 +41,7 @@ async fn many_concurrent_subscribers_all_receive_each_event_once_and_in_order(ap
     let mut merchant_clients = Vec::new();
     let mut intent_clients = Vec::new();
     for _ in 0..40 {
-        merchant_clients.push(merchant_stream(&base, &m, None).await);
+        merchant_clients.push(merchant_stream(&base, &m.sk, None).await);
         let client = SseClient::open(&base, &intent_stream_path(&id, &secret, &m.pk), &[]).await;
         assert_eq!(client.status, 200, "{}", client.body);
         intent_clients.push(client);
@@ -104,7 +89,7 @@ async fn many_concurrent_subscribers_all_receive_each_event_once_and_in_order(ap
 async fn a_reconnect_with_last_event_id_replays_every_event_after_it(app: TestApp) {
     let base = app.serve().await;
     let m = app.merchant().await;
-    let mut client = merchant_stream(&base, &m, None).await;
+    let mut client = merchant_stream(&base, &m.sk, None).await;
     let first = app.create_intent(&m.sk, json!({})).await;
     let frame = client.next_event().await.unwrap();
     assert_eq!(frame.json()["data"]["id"], first.as_str());
@@ -115,7 +100,7 @@ async fn a_reconnect_with_last_event_id_replays_every_event_after_it(app: TestAp
     let second = app.create_intent(&m.sk, json!({})).await;
     app.post(&m.sk, &format!("/v1/payment_intents/{second}/cancel"), json!({})).await;
 
-    let mut resumed = merchant_stream(&base, &m, Some(&last_seen)).await;
+    let mut resumed = merchant_stream(&base, &m.sk, Some(&last_seen)).await;
     let types = resumed.event_types(4).await;
     assert_eq!(types, ["payment_intent.processing", "payment_intent.succeeded", "payment_intent.created", "payment_intent.canceled"]);
     // And it goes on live after the replay.
@@ -198,7 +183,7 @@ async fn the_intent_stream_needs_that_intents_client_secret_and_a_publishable_ke
 async fn an_idle_stream_gets_keep_alive_comments(app: TestApp) {
     let base = app.serve().await;
     let m = app.merchant().await;
-    let mut client = merchant_stream(&base, &m, None).await;
+    let mut client = merchant_stream(&base, &m.sk, None).await;
     // The test apps send a keep-alive every 200 ms.
     for _ in 0..2 {
         let frame = client.next_frame().await.unwrap();
@@ -211,7 +196,7 @@ async fn shutting_down_ends_open_streams(app: TestApp) {
     let base = app.serve().await;
     let m = app.merchant().await;
     let (id, secret) = intent_with_secret(&app, &m).await;
-    let mut merchant = merchant_stream(&base, &m, None).await;
+    let mut merchant = merchant_stream(&base, &m.sk, None).await;
     let mut intent = SseClient::open(&base, &intent_stream_path(&id, &secret, &m.pk), &[]).await;
     assert_eq!(intent.next_event().await.unwrap().event.as_deref(), Some("payment_intent.created"));
     app.services.bus.shut_down();
@@ -227,7 +212,7 @@ async fn events_whose_notices_were_lost_still_reach_the_stream_from_the_database
     let base = app.serve().await;
     let m = app.merchant().await;
     let (id, secret) = intent_with_secret(&app, &m).await;
-    let mut merchant = merchant_stream(&base, &m, None).await;
+    let mut merchant = merchant_stream(&base, &m.sk, None).await;
     let mut intent = SseClient::open(&base, &intent_stream_path(&id, &secret, &m.pk), &[]).await;
     assert_eq!(intent.event_types(1).await, ["payment_intent.created"]);
     // The bus loses every notice for a while (as Redis pub/sub may): the events are in the
@@ -253,7 +238,7 @@ async fn a_stream_opened_on_another_replica_sees_changes_made_on_this_one_after_
     let replica = app.sibling().await;
     let base = replica.serve().await;
     let m = app.merchant().await;
-    let mut client = merchant_stream(&base, &m, None).await;
+    let mut client = merchant_stream(&base, &m.sk, None).await;
     let id = app.create_intent(&m.sk, json!({})).await;
     app.approve(&m.sk, &id, "4242424242424242").await;
     replica.services.bus.resync_all();
@@ -266,9 +251,9 @@ async fn an_unknown_last_event_id_is_refused(app: TestApp) {
     let other = app.merchant().await;
     let id = app.create_intent(&other.sk, json!({})).await;
     let foreign_event = app.get(&other.sk, &format!("/v1/events?object={id}")).await.body["data"][0]["id"].as_str().unwrap().to_owned();
-    let (name, value) = auth(&m);
+    let auth = format!("Bearer {}", m.sk);
     for last in [foreign_event.as_str(), "evt_000000000000000000000000", "not-an-id"] {
-        let client = SseClient::open(&base, "/v1/events/stream", &[(name.as_str(), value.as_str()), ("last-event-id", last)]).await;
+        let client = SseClient::open(&base, "/v1/events/stream", &[("authorization", auth.as_str()), ("last-event-id", last)]).await;
         assert_eq!(client.status, 400, "{last}: {}", client.body);
         assert!(client.body.contains("invalid_last_event_id") || client.body.contains("invalid_id"), "{}", client.body);
     }

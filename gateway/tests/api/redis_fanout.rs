@@ -1,8 +1,8 @@
 //! Live events across replicas through a real Redis: fan-out, and payments that keep working
 //! while Redis is down, with streams catching up once it is back.
 
-use crate::helpers::{Engine, TestApp, TestMerchant};
-use crate::sse_client::SseClient;
+use crate::helpers::{Engine, TestApp};
+use crate::sse_client::merchant_stream;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,12 +11,6 @@ fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-async fn merchant_stream(base: &str, m: &TestMerchant) -> SseClient {
-    let auth = format!("Bearer {}", m.sk);
-    let client = SseClient::open(base, "/v1/events/stream", &[("authorization", auth.as_str())]).await;
-    assert_eq!(client.status, 200, "{}", client.body);
-    client
-}
 
 /// Two replicas over one database, each with its own bus attached to `redis`.
 async fn two_replicas(engine: Engine, redis: &str) -> (TestApp, TestApp) {
@@ -32,7 +26,7 @@ async fn postgres_an_approval_on_one_replica_reaches_a_stream_on_the_other_throu
     let (a, b) = two_replicas(Engine::Postgres, &redis_url()).await;
     let base_b = b.serve().await;
     let m = a.merchant().await;
-    let mut on_b = merchant_stream(&base_b, &m).await;
+    let mut on_b = merchant_stream(&base_b, &m.sk, None).await;
     // Both replicas are subscribed once a notice sent through A arrives at B.
     let id = a.create_intent(&m.sk, json!({})).await;
     assert_eq!(on_b.next_event().await.unwrap().json()["data"]["id"], id.as_str());
@@ -106,7 +100,7 @@ async fn postgres_with_redis_down_payments_succeed_and_streams_catch_up_when_it_
     let (a, b) = two_replicas(Engine::Postgres, &redis.url()).await;
     let base_b = b.serve().await;
     let m = a.merchant().await;
-    let mut on_b = merchant_stream(&base_b, &m).await;
+    let mut on_b = merchant_stream(&base_b, &m.sk, None).await;
     let first = a.create_intent(&m.sk, json!({})).await;
     assert_eq!(on_b.next_event().await.unwrap().json()["data"]["id"], first.as_str());
 

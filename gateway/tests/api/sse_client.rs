@@ -125,3 +125,16 @@ impl SseClient {
         out
     }
 }
+
+/// The merchant-wide stream, opened with a secret key (resuming after `last_event_id` when given);
+/// it must open.
+pub async fn merchant_stream(base: &str, secret_key: &str, last_event_id: Option<&str>) -> SseClient {
+    let auth = format!("Bearer {secret_key}");
+    let mut headers = vec![("authorization", auth.as_str())];
+    if let Some(id) = last_event_id {
+        headers.push(("last-event-id", id));
+    }
+    let client = SseClient::open(base, "/v1/events/stream", &headers).await;
+    assert_eq!(client.status, 200, "{}", client.body);
+    client
+}
