@@ -303,7 +303,8 @@ async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
     let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, ..WebhookSettings::default() };
     Ok(Arc::new(
         Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
-            .with_webhook_settings(webhooks),
+            .with_webhook_settings(webhooks)
+            .with_app_links(config.app_links.clone()),
     ))
 }
 
@@ -353,7 +354,17 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     };
     // A make-service built once: handing axum the Router itself would rebuild its route table for
     // every connection (about 18 KiB each, found by profiling 1,000 open event streams).
-    let app = gateway::api::router(services).into_make_service();
+    let bridge = mobile_bridge::Bridge::new(
+        services.clone(),
+        mobile_bridge::BridgeSettings {
+            apple_app_ids: config.apple_app_ids.clone(),
+            android_cert_fingerprints: config.android_cert_fingerprints.clone(),
+            redis_url: config.redis_url.clone(),
+        },
+    );
+    let app = gateway::api::router(services)
+        .merge(mobile_bridge::router(bridge))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(stop);
     let deadline = async move {
         let _ = signalled.wait_for(|s| *s).await;

@@ -1,5 +1,6 @@
 //! Configuration: defaults, then an optional TOML file, then environment variables; validated once.
 
+use crate::domain::approval::AppLinks;
 use crate::ids::random_bytes;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -21,6 +22,14 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// Development only: let webhooks reach loopback, private and link-local addresses.
     pub webhook_allow_private: bool,
+    /// The wallet app's custom scheme and Android package, for the links in `next_action`.
+    pub app_links: AppLinks,
+    /// iOS apps (`TEAMID.bundle.id`) that may claim `/p/` links, served in
+    /// `/.well-known/apple-app-site-association`.
+    pub apple_app_ids: Vec<String>,
+    /// SHA-256 fingerprints of the Android signing certificates, served in
+    /// `/.well-known/assetlinks.json` for `app_links.android_package`.
+    pub android_cert_fingerprints: Vec<String>,
 }
 
 /// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
@@ -34,6 +43,10 @@ struct FileConfig {
     sweep_interval_secs: Option<u64>,
     redis_url: Option<Secret>,
     webhook_allow_private: Option<bool>,
+    app_scheme: Option<String>,
+    android_package: Option<String>,
+    apple_app_ids: Option<Vec<String>>,
+    android_cert_fingerprints: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +64,8 @@ pub enum ConfigError {
 impl Config {
     /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
-    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`.
+    /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`,
+    /// `PAYGATE_APP_SCHEME`, `PAYGATE_ANDROID_PACKAGE`, `PAYGATE_APPLE_APP_IDS`, `PAYGATE_ANDROID_CERT_SHA256`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -109,7 +123,44 @@ impl Config {
             Some(_) => return Err(ConfigError::Invalid("PAYGATE_WEBHOOK_ALLOW_PRIVATE must be true or false".into())),
             None => file_config.webhook_allow_private.unwrap_or(false),
         };
-        Ok(Config { bind, public_url, database_url, key_hash_secret, sweep_interval_secs, redis_url, webhook_allow_private })
+        let defaults = AppLinks::default();
+        let scheme = env("PAYGATE_APP_SCHEME").or(file_config.app_scheme).unwrap_or(defaults.scheme);
+        // RFC 3986 scheme: a letter, then letters, digits, `+`, `-`, `.`; http(s) would not be an app.
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+            && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+            && !matches!(scheme.as_str(), "http" | "https" | "intent" | "javascript" | "data");
+        if !scheme_ok {
+            return Err(ConfigError::Invalid(format!("app_scheme `{scheme}` must be a lower-case URL scheme of the app's own")));
+        }
+        let android_package = env("PAYGATE_ANDROID_PACKAGE").or(file_config.android_package).unwrap_or(defaults.android_package);
+        let package_ok = android_package.split('.').count() >= 2
+            && android_package.split('.').all(|p| p.starts_with(|c: char| c.is_ascii_alphabetic()) && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if !package_ok {
+            return Err(ConfigError::Invalid(format!("android_package `{android_package}` is not an Android application id")));
+        }
+        let list = |v: String| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
+        let apple_app_ids = env("PAYGATE_APPLE_APP_IDS").map(list).or(file_config.apple_app_ids).unwrap_or_default();
+        if let Some(bad) = apple_app_ids.iter().find(|id| !id.contains('.') || id.contains(char::is_whitespace)) {
+            return Err(ConfigError::Invalid(format!("apple app id `{bad}` must look like TEAMID.bundle.id")));
+        }
+        let android_cert_fingerprints =
+            env("PAYGATE_ANDROID_CERT_SHA256").map(list).or(file_config.android_cert_fingerprints).unwrap_or_default();
+        let fingerprint_ok = |f: &String| f.len() == 95 && f.split(':').all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+        if let Some(bad) = android_cert_fingerprints.iter().find(|f| !fingerprint_ok(f)) {
+            return Err(ConfigError::Invalid(format!("android certificate fingerprint `{bad}` must be 32 hex bytes separated by colons")));
+        }
+        Ok(Config {
+            bind,
+            public_url,
+            database_url,
+            key_hash_secret,
+            sweep_interval_secs,
+            redis_url,
+            webhook_allow_private,
+            app_links: AppLinks { scheme, android_package },
+            apple_app_ids,
+            android_cert_fingerprints,
+        })
     }
 }
 
@@ -207,6 +258,25 @@ mod tests {
         assert!(with(Some("true")).unwrap().webhook_allow_private);
         assert!(!with(Some("0")).unwrap().webhook_allow_private);
         assert!(with(Some("maybe")).is_err());
+    }
+
+    #[test]
+    fn app_link_settings_are_validated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/x.db", dir.path().display());
+        let with = |k: &'static str, v: &str| {
+            let env: HashMap<&str, String> = [("DATABASE_URL", db.clone()), (k, v.to_owned())].into();
+            Config::from_sources(None, |key| env.get(key).cloned())
+        };
+        let fp = ["AB"; 32].join(":");
+        assert_eq!(with("PAYGATE_APP_SCHEME", "shopwallet").unwrap().app_links.scheme, "shopwallet");
+        assert!(with("PAYGATE_APP_SCHEME", "https").is_err());
+        assert!(with("PAYGATE_APP_SCHEME", "Bad Scheme").is_err());
+        assert!(with("PAYGATE_ANDROID_PACKAGE", "nodots").is_err());
+        assert_eq!(with("PAYGATE_APPLE_APP_IDS", "ABCDE12345.com.example.wallet, X1.y").unwrap().apple_app_ids.len(), 2);
+        assert!(with("PAYGATE_APPLE_APP_IDS", "nodot").is_err());
+        assert_eq!(with("PAYGATE_ANDROID_CERT_SHA256", &fp).unwrap().android_cert_fingerprints, vec![fp.clone()]);
+        assert!(with("PAYGATE_ANDROID_CERT_SHA256", "AB:CD").is_err());
     }
 
     #[test]

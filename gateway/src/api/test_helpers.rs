@@ -53,7 +53,7 @@ pub async fn approve(
     if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_request("parameter_invalid", "card_number", "card_number must be 12 to 19 digits."));
     }
-    Ok(Json(services.approve_intent(auth.scope(), &id, PaymentMethod::TestCard { number }).await?))
+    Ok(Json(services.approve_intent(auth.scope(), &id, PaymentMethod::TestCard { number }, None).await?))
 }
 
 #[utoipa::path(
@@ -65,7 +65,7 @@ pub async fn approve(
 )]
 pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
-    Ok(Json(services.decline_intent(auth.scope(), &id).await?))
+    Ok(Json(services.decline_intent(auth.scope(), &id, None).await?))
 }
 
 #[utoipa::path(

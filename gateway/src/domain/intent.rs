@@ -95,8 +95,15 @@ pub struct NextAction {
     /// Always `open_url`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The HTTPS URL the customer's phone opens, by QR scan or deep link.
+    /// The HTTPS URL the customer's phone opens, by QR scan or deep link. An installed wallet
+    /// app may claim it (universal link, app link).
     pub url: String,
+    /// The same approval in the wallet app's own scheme (`paygate://p/{code}`), for app-to-app.
+    pub app_url: String,
+    /// Android: opens the wallet app, or `url` in the browser when it is not installed.
+    pub android_intent_url: String,
+    /// An SVG QR code of `url`, for checkouts without the SDK.
+    pub qr_code_url: String,
 }
 
 /// A payment intent as the API, events and webhooks show it.
@@ -247,8 +254,9 @@ fn parse_metadata(metadata: BTreeMap<String, String>) -> Result<BTreeMap<String,
 /// to `partially_refunded` and `refunded`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntentTransition {
-    /// The customer approved; the connector is being asked.
-    StartProcessing { connector: String },
+    /// The customer approved; the connector is being asked. `customer` is the wallet account
+    /// that approved, when one did.
+    StartProcessing { connector: String, customer: Option<String> },
     /// Manual mode: authorized, waiting for the merchant's confirm.
     RequireConfirmation { connector_ref: String, confirm_deadline: Millis },
     /// Manual mode: the merchant confirmed; the capture is in flight.
@@ -258,7 +266,7 @@ pub enum IntentTransition {
     /// The connector refused while processing.
     Fail { code: String, message: String },
     /// The customer declined on the approval page.
-    Decline,
+    Decline { customer: Option<String> },
     /// Writes a `cancel` transaction.
     Cancel { reason: Option<String> },
     Expire,
@@ -273,7 +281,7 @@ impl IntentTransition {
             IntentTransition::StartCapture => &[RequiresConfirmation],
             IntentTransition::Capture { .. } => &[Processing],
             IntentTransition::Fail { .. } => &[Processing],
-            IntentTransition::Decline => &[RequiresAction],
+            IntentTransition::Decline { .. } => &[RequiresAction],
             IntentTransition::Cancel { .. } => &[RequiresAction, RequiresConfirmation],
             IntentTransition::Expire => &[RequiresAction, RequiresConfirmation],
         }
@@ -285,7 +293,7 @@ impl IntentTransition {
             IntentTransition::RequireConfirmation { .. } => IntentStatus::RequiresConfirmation,
             IntentTransition::StartCapture => IntentStatus::Processing,
             IntentTransition::Capture { .. } => IntentStatus::Succeeded,
-            IntentTransition::Fail { .. } | IntentTransition::Decline => IntentStatus::Failed,
+            IntentTransition::Fail { .. } | IntentTransition::Decline { .. } => IntentStatus::Failed,
             IntentTransition::Cancel { .. } => IntentStatus::Canceled,
             IntentTransition::Expire => IntentStatus::Expired,
         }

@@ -30,6 +30,40 @@ impl Currency {
         }
     }
 
+    /// The sign shown before an amount (`₩`, `$`); `CN¥` and `S$` keep them apart from `¥` and `$`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Currency::KRW => "₩",
+            Currency::USD => "$",
+            Currency::EUR => "€",
+            Currency::JPY => "¥",
+            Currency::GBP => "£",
+            Currency::CNY => "CN¥",
+            Currency::SGD => "S$",
+        }
+    }
+
+    /// `minor_units` as a person reads it: `₩12,000`, `$12.00`, `-$0.50`.
+    pub fn display(self, minor_units: i64) -> String {
+        let digits = self.exponent();
+        let scale = 10u64.pow(digits);
+        let abs = minor_units.unsigned_abs();
+        let whole = (abs / scale).to_string();
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let sign = if minor_units < 0 { "-" } else { "" };
+        if digits == 0 {
+            format!("{sign}{}{grouped}", self.symbol())
+        } else {
+            format!("{sign}{}{grouped}.{:0width$}", self.symbol(), abs % scale, width = digits as usize)
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Currency::KRW => "KRW",
@@ -105,6 +139,18 @@ mod tests {
         assert_eq!(Amount::parse(-5), Err(AmountError::NotPositive));
         assert_eq!(Amount::parse(MAX_AMOUNT + 1), Err(AmountError::TooLarge));
         assert_eq!(Amount::parse(12_000).map(Amount::minor_units), Ok(12_000));
+    }
+
+    #[test]
+    fn amounts_display_in_their_currencys_own_format() {
+        assert_eq!(Currency::KRW.display(12_000), "₩12,000");
+        assert_eq!(Currency::USD.display(1_200), "$12.00");
+        assert_eq!(Currency::USD.display(5), "$0.05");
+        assert_eq!(Currency::USD.display(123_456_789), "$1,234,567.89");
+        assert_eq!(Currency::JPY.display(999), "¥999");
+        assert_eq!(Currency::KRW.display(1_000_000), "₩1,000,000");
+        assert_eq!(Currency::EUR.display(-50), "-€0.50");
+        assert_eq!(Currency::KRW.display(0), "₩0");
     }
 
     #[test]

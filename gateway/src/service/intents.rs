@@ -7,6 +7,7 @@ use crate::connector::{Authorization, AuthorizeRequest, ConnectorError, PaymentM
 use crate::domain::intent::{
     ConfirmMode, IntentStatus, IntentTransition, NewIntent, PaymentIntent, CONFIRM_WINDOW_MINUTES,
 };
+use crate::domain::approval;
 use crate::domain::Scope;
 use crate::ids::{random_base62, IdKind};
 use crate::secret::Secret;
@@ -28,11 +29,9 @@ impl Services {
         let now = self.clock.now();
         let id = IdKind::PaymentIntent.generate();
         let client_secret = self.client_secret_for(&id);
-        let approval_code = random_base62(32);
         let record = NewIntentRecord {
             scope: scope.clone(),
-            approval_url: format!("{}/p/{approval_code}", self.public_url.trim_end_matches('/')),
-            approval_code,
+            links: self.app_links.links(&self.public_url, &random_base62(approval::CODE_LEN)),
             created_at: now,
             expires_at: now + new.expires_in_minutes * 60_000,
             intent: new,
@@ -166,10 +165,16 @@ impl Services {
     /// The customer approved with `method`: authorize, then capture (automatic) or wait for the
     /// merchant's confirm (manual). Exactly one concurrent approval gets past the first step, and
     /// once the connector is involved the work finishes even if the caller goes away.
-    pub async fn approve_intent(self: &Arc<Self>, scope: &Scope, id: &str, method: PaymentMethod) -> Result<PaymentIntent, ServiceError> {
+    pub async fn approve_intent(
+        self: &Arc<Self>,
+        scope: &Scope,
+        id: &str,
+        method: PaymentMethod,
+        customer: Option<&str>,
+    ) -> Result<PaymentIntent, ServiceError> {
         let name = method.connector();
         let connector = self.connectors.get(name).ok_or_else(|| ServiceError::ConnectorMissing(name.into()))?.clone();
-        let start = IntentTransition::StartProcessing { connector: name.into() };
+        let start = IntentTransition::StartProcessing { connector: name.into(), customer: customer.map(str::to_owned) };
         let intent = self.transition(scope, id, start, "approve", true).await?;
         let (this, scope) = (self.clone(), scope.clone());
         detached(async move {
@@ -271,9 +276,9 @@ impl Services {
         }
     }
 
-    /// The customer declined on the approval page (test helper for now).
-    pub async fn decline_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
-        self.transition(scope, id, IntentTransition::Decline, "decline", false).await
+    /// The customer (`customer`, when signed in to a wallet account) declined on the approval page.
+    pub async fn decline_intent(&self, scope: &Scope, id: &str, customer: Option<&str>) -> Result<PaymentIntent, ServiceError> {
+        self.transition(scope, id, IntentTransition::Decline { customer: customer.map(str::to_owned) }, "decline", false).await
     }
 
     /// Ends the payment window now (test helper).

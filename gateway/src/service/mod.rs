@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::connector::Connectors;
 use crate::live::{EventBus, LiveSettings};
 use crate::domain::intent::IntentStatus;
+use crate::domain::approval::AppLinks;
 use crate::domain::keys::KeyHasher;
 use crate::domain::ValidationError;
 use crate::store::{Cursor, Page, Store, StoreError};
@@ -33,6 +34,8 @@ pub struct Services {
     pub bus: Arc<EventBus>,
     /// Webhook delivery settings and their HTTP client.
     pub webhooks: Webhooks,
+    /// How wallet apps claim approval links (custom scheme, Android package).
+    pub app_links: AppLinks,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +136,13 @@ impl Services {
         let bus = EventBus::new(live);
         let publisher = bus.clone();
         store.set_event_listener(Arc::new(move |notices| publisher.publish(notices)));
-        Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default() }
+        Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default(), app_links: AppLinks::default() }
+    }
+
+    /// The same services with the deployment's app-link settings.
+    pub fn with_app_links(mut self, app_links: AppLinks) -> Self {
+        self.app_links = app_links;
+        self
     }
 
     /// The same services with other webhook delivery settings.

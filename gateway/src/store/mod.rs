@@ -45,10 +45,24 @@ pub struct NewIntentRecord {
     pub id: String,
     pub scope: Scope,
     pub intent: NewIntent,
-    pub approval_code: String,
-    pub approval_url: String,
+    pub links: crate::domain::approval::ApprovalLinks,
     pub created_at: Millis,
     pub expires_at: Millis,
+}
+
+/// An intent found by its approval code, with what the approval page shows of its merchant.
+#[derive(Debug, Clone)]
+pub struct CodedIntent {
+    pub scope: Scope,
+    pub intent: PaymentIntent,
+    pub merchant_name: String,
+}
+
+/// A payment as the wallet customer who approved or declined it sees it.
+#[derive(Debug, Clone)]
+pub struct CustomerPayment {
+    pub merchant_name: String,
+    pub intent: PaymentIntent,
 }
 
 /// The outcome of a compare-and-set on an intent's status.
@@ -188,6 +202,10 @@ pub trait Store: WebhookStore + Send + Sync {
     async fn create_intent(&self, new: &NewIntentRecord) -> Result<PaymentIntent, StoreError>;
     async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, StoreError>;
     async fn list_intents(&self, scope: &Scope, filter: &IntentFilter, page: &Page) -> Result<Vec<PaymentIntent>, StoreError>;
+    /// The intent whose approval link carries `code`, in any merchant and mode.
+    async fn find_intent_by_code(&self, code: &str) -> Result<Option<CodedIntent>, StoreError>;
+    /// Intents that wallet customer `customer_id` approved or declined, newest first.
+    async fn list_customer_payments(&self, customer_id: &str, page: &Page) -> Result<Vec<CustomerPayment>, StoreError>;
     /// The connector reference of an authorized or captured intent.
     async fn intent_connector_ref(&self, scope: &Scope, id: &str) -> Result<Option<String>, StoreError>;
     /// Compare-and-set from `transition.allowed_from()` to `transition.target()`, appending one

@@ -67,6 +67,7 @@ impl TryFrom<KeyRow> for ApiKeyRecord {
 
 pub const INTENT_COLUMNS: &str = "id, livemode, status, amount, currency, amount_captured, amount_refunded, \
     merchant_order_id, order_name, customer_name, customer_email, confirm_mode, metadata, approval_url, \
+    approval_app_url, approval_intent_url, \
     connector, failure_code, failure_message, cancellation_reason, created_at, expires_at, confirm_deadline";
 
 #[derive(sqlx::FromRow)]
@@ -85,6 +86,8 @@ pub struct IntentRow {
     confirm_mode: String,
     metadata: String,
     approval_url: String,
+    approval_app_url: String,
+    approval_intent_url: String,
     connector: Option<String>,
     failure_code: Option<String>,
     failure_message: Option<String>,
@@ -99,7 +102,13 @@ impl TryFrom<IntentRow> for PaymentIntent {
     fn try_from(r: IntentRow) -> Result<Self, StoreError> {
         let status = IntentStatus::parse(&r.status).ok_or_else(|| corrupt("intent status", &r.status))?;
         let next_action = (status == IntentStatus::RequiresAction)
-            .then(|| NextAction { kind: "open_url".into(), url: r.approval_url.clone() });
+            .then(|| NextAction {
+            kind: "open_url".into(),
+            qr_code_url: format!("{}/qr.svg", r.approval_url),
+            url: r.approval_url.clone(),
+            app_url: r.approval_app_url.clone(),
+            android_intent_url: r.approval_intent_url.clone(),
+        });
         Ok(PaymentIntent {
             object: "payment_intent".into(),
             status,
@@ -124,6 +133,20 @@ impl TryFrom<IntentRow> for PaymentIntent {
             expires_at: r.expires_at,
             confirm_deadline: r.confirm_deadline,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CustomerPaymentRow {
+    #[sqlx(flatten)]
+    intent: IntentRow,
+    merchant_name: String,
+}
+
+impl TryFrom<CustomerPaymentRow> for super::CustomerPayment {
+    type Error = StoreError;
+    fn try_from(r: CustomerPaymentRow) -> Result<Self, StoreError> {
+        Ok(super::CustomerPayment { merchant_name: r.merchant_name, intent: PaymentIntent::try_from(r.intent)? })
     }
 }
 

@@ -470,8 +470,8 @@ macro_rules! sql_store {
                 let sql = format!(
                     "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, merchant_order_id, \
                      order_name, customer_name, customer_name_search, customer_email, confirm_mode, metadata, approval_code, \
-                     approval_url, created_at, updated_at, expires_at) \
-                     VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) \
+                     approval_url, created_at, updated_at, expires_at, approval_app_url, approval_intent_url) \
+                     VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) \
                      RETURNING {INTENT_COLUMNS}"
                 );
                 let row = sqlx::query_as::<_, IntentRow>(&sql)
@@ -487,10 +487,12 @@ macro_rules! sql_store {
                     .bind(&i.customer_email)
                     .bind(i.confirm_mode.as_str())
                     .bind(metadata)
-                    .bind(&n.approval_code)
-                    .bind(&n.approval_url)
+                    .bind(&n.links.code)
+                    .bind(&n.links.url)
                     .bind(n.created_at)
                     .bind(n.expires_at)
+                    .bind(&n.links.app_url)
+                    .bind(&n.links.android_intent_url)
                     .fetch_one(&mut *tx)
                     .await?;
                 let intent = PaymentIntent::try_from(row)?;
@@ -531,6 +533,39 @@ macro_rules! sql_store {
                 rows.into_iter().map(PaymentIntent::try_from).collect()
             }
 
+            async fn find_intent_by_code(&self, code: &str) -> Result<Option<$crate::store::CodedIntent>, StoreError> {
+                let owner: Option<(String, bool, String)> = sqlx::query_as(
+                    "SELECT i.merchant_id, i.livemode, m.name FROM payment_intents i JOIN merchants m ON m.id = i.merchant_id \
+                     WHERE i.approval_code = $1",
+                )
+                .bind(code)
+                .fetch_optional(self.read_pool())
+                .await?;
+                let Some((merchant_id, livemode, merchant_name)) = owner else { return Ok(None) };
+                let scope = Scope { merchant_id, livemode };
+                let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE approval_code = $1");
+                let row = sqlx::query_as::<_, IntentRow>(&sql).bind(code).fetch_one(self.read_pool()).await?;
+                Ok(Some($crate::store::CodedIntent { scope, intent: PaymentIntent::try_from(row)?, merchant_name }))
+            }
+
+            async fn list_customer_payments(&self, customer_id: &str, page: &Page) -> Result<Vec<$crate::store::CustomerPayment>, StoreError> {
+                let (after_ts, after_id) = cursor_parts(page);
+                let sql = format!(
+                    "SELECT {INTENT_COLUMNS}, (SELECT name FROM merchants m WHERE m.id = payment_intents.merchant_id) AS merchant_name \
+                     FROM payment_intents WHERE customer_id = $1 \
+                       AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $4"
+                );
+                let rows = sqlx::query_as::<_, $crate::store::rows::CustomerPaymentRow>(&sql)
+                    .bind(customer_id)
+                    .bind(after_ts)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(self.read_pool())
+                    .await?;
+                rows.into_iter().map($crate::store::CustomerPayment::try_from).collect()
+            }
+
             async fn intent_connector_ref(&self, scope: &Scope, id: &str) -> Result<Option<String>, StoreError> {
                 let r: Option<Option<String>> = sqlx::query_scalar(
                     "SELECT connector_ref FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
@@ -556,8 +591,12 @@ macro_rules! sql_store {
                 let (from_a, from_b) = (from[0].as_str(), from[from.len() - 1].as_str());
                 let (mut connector, mut connector_ref, mut failure_code, mut failure_message, mut reason, mut deadline) =
                     (None, None, None, None, None, None);
+                let mut customer = None;
                 match t {
-                    IntentTransition::StartProcessing { connector: c } => connector = Some(c.clone()),
+                    IntentTransition::StartProcessing { connector: c, customer: who } => {
+                        connector = Some(c.clone());
+                        customer = who.clone();
+                    }
                     IntentTransition::RequireConfirmation { connector_ref: r, confirm_deadline } => {
                         connector_ref = Some(r.clone());
                         deadline = Some(*confirm_deadline);
@@ -567,7 +606,8 @@ macro_rules! sql_store {
                         failure_code = Some(code.clone());
                         failure_message = Some(message.clone());
                     }
-                    IntentTransition::Decline => {
+                    IntentTransition::Decline { customer: who } => {
+                        customer = who.clone();
                         failure_code = Some("customer_declined".to_owned());
                         failure_message = Some("The customer declined the payment.".to_owned());
                     }
@@ -580,7 +620,7 @@ macro_rules! sql_store {
                        connector = COALESCE($3, connector), connector_ref = COALESCE($4, connector_ref), \
                        failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
                        cancellation_reason = COALESCE($7, cancellation_reason), \
-                       confirm_deadline = COALESCE($8, confirm_deadline), \
+                       confirm_deadline = COALESCE($8, confirm_deadline), customer_id = COALESCE($15, customer_id), \
                        amount_captured = CASE WHEN $1 = 'succeeded' THEN amount ELSE amount_captured END \
                      WHERE id = $9 AND merchant_id = $10 AND livemode = $11 AND (status = $12 OR status = $13) \
                        AND ($14 IS NULL OR (CASE WHEN status = 'requires_confirmation' THEN confirm_deadline ELSE expires_at END) > $14) \
@@ -601,6 +641,7 @@ macro_rules! sql_store {
                     .bind(from_a)
                     .bind(from_b)
                     .bind(not_expired_at)
+                    .bind(customer)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(row) = updated else {

@@ -65,7 +65,7 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
             Op::Approve { intent, card } => {
                 if let Some((scope, id, _)) = pick(intent) {
                     let number = [CARD_SUCCEEDS, CARD_DECLINED, CARD_INSUFFICIENT_FUNDS, "4111111111111111"][card];
-                    let _ = app.services.approve_intent(&scope, &id, PaymentMethod::TestCard { number: number.into() }).await;
+                    let _ = app.services.approve_intent(&scope, &id, PaymentMethod::TestCard { number: number.into() }, None).await;
                 }
             }
             Op::Confirm { intent, exact } => {
@@ -80,7 +80,7 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
             }
             Op::Decline { intent } => {
                 if let Some((scope, id, _)) = pick(intent) {
-                    let _ = app.services.decline_intent(&scope, &id).await;
+                    let _ = app.services.decline_intent(&scope, &id, None).await;
                 }
             }
             Op::Expire { intent } => {

@@ -35,7 +35,7 @@ async fn a_transition_from_the_wrong_state_is_refused_with_the_current_state(app
     let missing = app.store.transition_intent(&scope(&m.id), "pi_000000000000000000000000", &IntentTransition::Expire, START, None).await;
     assert!(matches!(missing, Err(gateway::store::StoreError::NotFound)));
     // The deadline check: an intent past its expiry cannot start processing.
-    let late = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartProcessing { connector: "test_card".into() }, START, Some(START + 15 * 60_000)).await.unwrap();
+    let late = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartProcessing { connector: "test_card".into(), customer: None }, START, Some(START + 15 * 60_000)).await.unwrap();
     assert!(matches!(late, TransitionOutcome::Refused(_)));
 }
 

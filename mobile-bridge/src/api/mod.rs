@@ -1,0 +1,9 @@
+//! The wallet JSON API (`/wallet/v1`): one API for the approval page and native apps.
+
+use crate::Bridge;
+use axum::Router;
+use std::sync::Arc;
+
+pub fn router() -> Router<Arc<Bridge>> {
+    Router::new()
+}

@@ -1,0 +1,7 @@
+//! The customer side's tests: one binary, driving the real routers (gateway and bridge merged)
+//! over SQLite and PostgreSQL.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../../../gateway/tests/api/helpers.rs"]
+mod core_helpers;
+mod helpers;
