@@ -35,6 +35,9 @@ pub enum IdKind {
     Posting,
     WebhookEndpoint,
     WebhookAttempt,
+    Wallet,
+    WalletAuthorization,
+    WalletEntry,
 }
 
 impl IdKind {
@@ -49,6 +52,9 @@ impl IdKind {
             IdKind::Posting => "lp_",
             IdKind::WebhookEndpoint => "we_",
             IdKind::WebhookAttempt => "wha_",
+            IdKind::Wallet => "wal_",
+            IdKind::WalletAuthorization => "wauth_",
+            IdKind::WalletEntry => "went_",
         }
     }
 
@@ -64,6 +70,9 @@ impl IdKind {
             IdKind::Posting => "ledger posting",
             IdKind::WebhookEndpoint => "webhook endpoint",
             IdKind::WebhookAttempt => "webhook attempt",
+            IdKind::Wallet => "wallet",
+            IdKind::WalletAuthorization => "wallet authorization",
+            IdKind::WalletEntry => "wallet entry",
         }
     }
 

@@ -51,9 +51,11 @@ CREATE TABLE wallet_authorizations (
     wallet_id TEXT NOT NULL REFERENCES wallets (id),
     amount BIGINT NOT NULL CHECK (amount > 0),
     status TEXT NOT NULL CHECK (status IN ('declined', 'held', 'captured', 'voided')),
+    refunded BIGINT NOT NULL DEFAULT 0,
     decline_code TEXT,
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    CHECK (refunded >= 0 AND refunded <= amount)
 );
 
 -- Every movement of a wallet's balance, signed; the balance is always their sum.

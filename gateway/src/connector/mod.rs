@@ -2,16 +2,19 @@
 //! types and status mapping beside it. The core only speaks this trait.
 
 pub mod test_card;
+pub mod wallet;
 
 use crate::domain::money::Currency;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// How the customer pays. More kinds arrive with more connectors (the wallet balance, upstream PGs).
+/// How the customer pays. More kinds arrive with more connectors (upstream PGs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentMethod {
     TestCard { number: String },
+    /// The customer's wallet balance; the wallet's currency must be the intent's.
+    Wallet { wallet_id: String },
 }
 
 impl PaymentMethod {
@@ -19,6 +22,7 @@ impl PaymentMethod {
     pub fn connector(&self) -> &'static str {
         match self {
             PaymentMethod::TestCard { .. } => test_card::NAME,
+            PaymentMethod::Wallet { .. } => wallet::NAME,
         }
     }
 }
@@ -37,6 +41,8 @@ pub enum DeclineReason {
     CardDeclined,
     InsufficientFunds,
     InvalidCard,
+    /// The funding source cannot pay this payment (another currency, or it no longer exists).
+    FundingSourceUnusable,
 }
 
 impl DeclineReason {
@@ -45,6 +51,7 @@ impl DeclineReason {
             DeclineReason::CardDeclined => "card_declined",
             DeclineReason::InsufficientFunds => "insufficient_funds",
             DeclineReason::InvalidCard => "invalid_card",
+            DeclineReason::FundingSourceUnusable => "funding_source_unusable",
         }
     }
 
@@ -53,6 +60,7 @@ impl DeclineReason {
             DeclineReason::CardDeclined => "The card was declined.",
             DeclineReason::InsufficientFunds => "The card has insufficient funds.",
             DeclineReason::InvalidCard => "The card number is not valid.",
+            DeclineReason::FundingSourceUnusable => "This funding source cannot pay this payment.",
         }
     }
 }

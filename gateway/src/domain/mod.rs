@@ -8,6 +8,7 @@ pub mod merchant;
 pub mod money;
 pub mod refund;
 pub mod transaction;
+pub mod wallet;
 pub mod webhook;
 
 /// A refused input: a stable code, the offending parameter and a message for a person.

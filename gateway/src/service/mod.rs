@@ -125,14 +125,16 @@ where
 }
 
 impl Services {
-    /// Services with the connectors this build ships (the test card processor).
+    /// Services with the connectors this build ships (the test card processor, the wallet balance).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
         Self::with_live(store, clock, hasher, public_url, LiveSettings::default())
     }
 
     /// As [`Services::new`], with the live streams' settings; the store's commits feed the bus.
     pub fn with_live(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String, live: LiveSettings) -> Self {
-        let connectors = Connectors::default().with(Arc::new(crate::connector::test_card::TestCardProcessor::new()));
+        let connectors = Connectors::default()
+            .with(Arc::new(crate::connector::test_card::TestCardProcessor::new()))
+            .with(Arc::new(crate::connector::wallet::WalletConnector::new(store.clone(), clock.clone())));
         let bus = EventBus::new(live);
         let publisher = bus.clone();
         store.set_event_listener(Arc::new(move |notices| publisher.publish(notices)));

@@ -6,6 +6,8 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod wallet_sql;
+pub mod wallets;
 mod webhook_sql;
 pub mod webhooks;
 
@@ -22,6 +24,7 @@ use crate::domain::refund::{Refund, RefundOutcome};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::domain::Scope;
 use async_trait::async_trait;
+pub use wallets::WalletStore;
 pub use webhooks::WebhookStore;
 use std::sync::Arc;
 
@@ -182,7 +185,7 @@ pub struct LedgerViolation {
 
 /// The webhook operations come from [`WebhookStore`], implemented by the same SQL.
 #[async_trait]
-pub trait Store: WebhookStore + Send + Sync {
+pub trait Store: WebhookStore + WalletStore + Send + Sync {
     fn engine(&self) -> &'static str;
 
     // merchants and keys

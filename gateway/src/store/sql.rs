@@ -364,6 +364,7 @@ macro_rules! sql_store {
 
         $crate::store::webhook_sql::webhook_helpers!($store, $db);
         $crate::store::webhook_sql::webhook_store_methods!($store, $engine);
+        $crate::store::wallet_sql::wallet_store_methods!($store, $db);
 
         #[async_trait::async_trait]
         impl Store for $store {
@@ -1107,6 +1108,19 @@ macro_rules! sql_store {
                     }
                     if payable != -(captured - refunded) {
                         out.push(LedgerViolation { invariant: "merchant_payable_matches_net_capture", detail: format!("intent {id}: payable postings {payable}, net captured {}", captured - refunded) });
+                    }
+                }
+                // The wallet connector's book: a balance is the sum of its entries, and a wallet
+                // authorization is captured at most once per intent (its reference).
+                let wallets: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT w.id, w.balance, CAST(COALESCE((SELECT SUM(e.amount) FROM wallet_entries e WHERE e.wallet_id = w.id), 0) AS BIGINT) \
+                     FROM wallets w",
+                )
+                .fetch_all(self.read_pool())
+                .await?;
+                for (id, balance, entries) in wallets {
+                    if balance != entries {
+                        out.push(LedgerViolation { invariant: "wallet_balance_matches_entries", detail: format!("wallet {id}: balance {balance}, entries {entries}") });
                     }
                 }
                 Ok(out)

@@ -152,7 +152,9 @@ impl TestApp {
             "https://pay.example.test".into(),
             LiveSettings { keep_alive: Duration::from_millis(200) },
         );
-        services.connectors = Connectors::default().with(test_card.clone());
+        services.connectors = Connectors::default()
+            .with(test_card.clone())
+            .with(Arc::new(gateway::connector::wallet::WalletConnector::new(store.clone(), clock.clone() as Arc<dyn Clock>)));
         services.webhooks = Webhooks::new(webhooks);
         Arc::new(services)
     }

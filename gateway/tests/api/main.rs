@@ -19,4 +19,5 @@ mod recovery;
 mod redis_fanout;
 mod secrets;
 mod store_conformance;
+mod wallet_store;
 mod webhooks;

@@ -125,7 +125,9 @@ impl Connector for TestCardProcessor {
 
     async fn authorize(&self, req: &AuthorizeRequest) -> Result<Authorization, ConnectorError> {
         self.reachable()?;
-        let PaymentMethod::TestCard { number } = &req.payment_method;
+        let PaymentMethod::TestCard { number } = &req.payment_method else {
+            return Ok(Authorization::Declined(super::DeclineReason::InvalidCard));
+        };
         if let Ok(mut requests) = self.requests.lock() {
             *requests.entry(req.reference.clone()).or_default() += 1;
         }

@@ -1,0 +1,70 @@
+//! Wallets: a wallet customer's balance in one currency and mode, the book of the wallet-balance
+//! connector. Test-mode wallets open funded and can be topped up; every movement is an entry,
+//! and the balance is always the sum of its entries.
+
+use super::money::Currency;
+use crate::clock::Millis;
+
+/// Upper bound of any wallet's balance, in minor units.
+pub const MAX_BALANCE: i64 = 100_000_000;
+
+/// What a test-mode wallet holds when it opens: ₩1,000,000, or 1,000.00 in a two-decimal currency.
+pub fn test_opening_balance(currency: Currency) -> i64 {
+    match currency.exponent() {
+        0 => 1_000_000,
+        _ => 100_000,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    pub id: String,
+    pub customer_id: String,
+    pub livemode: bool,
+    pub currency: Currency,
+    pub balance: i64,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletAuthorizationStatus {
+    Declined,
+    /// The amount has left the balance and waits for capture or release.
+    Held,
+    Captured,
+    /// Released back to the balance.
+    Voided,
+}
+
+impl WalletAuthorizationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalletAuthorizationStatus::Declined => "declined",
+            WalletAuthorizationStatus::Held => "held",
+            WalletAuthorizationStatus::Captured => "captured",
+            WalletAuthorizationStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "declined" => Some(WalletAuthorizationStatus::Declined),
+            "held" => Some(WalletAuthorizationStatus::Held),
+            "captured" => Some(WalletAuthorizationStatus::Captured),
+            "voided" => Some(WalletAuthorizationStatus::Voided),
+            _ => None,
+        }
+    }
+}
+
+/// The wallet connector's decision on one authorization request, kept per reference (intent id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletAuthorization {
+    pub id: String,
+    pub reference: String,
+    pub wallet_id: String,
+    pub amount: i64,
+    pub status: WalletAuthorizationStatus,
+    /// Why it was declined: `insufficient_funds` or `funding_source_unusable`.
+    pub decline_code: Option<String>,
+}
