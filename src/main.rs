@@ -323,6 +323,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("  API base URL  {}/v1", config.public_url);
     println!("  API docs      {}/docs", config.public_url);
     println!("  OpenAPI       {}/openapi.json", config.public_url);
+    println!("  Wallet API    {}/wallet/v1 (customer phones and apps; approval links are {}/p/<code>)", config.public_url, config.public_url);
     if first_run {
         let (merchant, keys) = services.create_merchant("Demo Shop").await?;
         println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);

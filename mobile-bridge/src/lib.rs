@@ -5,6 +5,7 @@
 //! A library: the binary merges [`router`] with the gateway's own.
 
 pub mod api;
+pub mod approvals;
 
 use axum::Router;
 use gateway::secret::Secret;

@@ -5,3 +5,5 @@
 #[path = "../../../gateway/tests/api/helpers.rs"]
 mod core_helpers;
 mod helpers;
+
+mod approval;

@@ -1,0 +1,275 @@
+//! Approving and declining by approval code, with one of the signed-in customer's funding
+//! sources, and what a customer may see: their funding sources and their own payments.
+//! No HTTP here; the handlers in `api::wallet` are thin.
+
+use gateway::clock::to_rfc3339;
+use gateway::connector::test_card;
+use gateway::connector::PaymentMethod;
+use gateway::domain::intent::{parse_amount, IntentStatus, PaymentIntent};
+use gateway::domain::money::Currency;
+use gateway::domain::wallet::{test_opening_balance, Wallet, MAX_BALANCE};
+use gateway::domain::approval;
+use gateway::service::{ServiceError, Services};
+use gateway::store::wallets::TopUpOutcome;
+use gateway::store::{CodedIntent, CustomerPayment, Page, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+use std::sync::Arc;
+
+/// The test-mode cards every customer may pay with, one per outcome of the test card processor.
+pub const TEST_CARDS: [(&str, &str, &str); 4] = [
+    ("card_test_visa", "Test Visa ···· 4242 (approves)", test_card::CARD_SUCCEEDS),
+    ("card_test_declined", "Test card ···· 0002 (declined)", test_card::CARD_DECLINED),
+    ("card_test_insufficient_funds", "Test card ···· 9995 (insufficient funds)", test_card::CARD_INSUFFICIENT_FUNDS),
+    ("card_test_timeout", "Test card ···· 0119 (processor timeout)", test_card::CARD_TIMEOUT),
+];
+
+/// Currencies whose test wallets every customer has from the start.
+const TEST_WALLET_CURRENCIES: [Currency; 2] = [Currency::KRW, Currency::USD];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("no intent has this approval code")]
+    LinkInvalid,
+    #[error("the intent is {0:?}: nothing to approve or decline")]
+    Closed(IntentStatus),
+    #[error("no such funding source")]
+    FundingSourceMissing,
+    #[error("the funding source holds {source_currency}, the payment is in {payment_currency}")]
+    CurrencyMismatch { source_currency: &'static str, payment_currency: &'static str },
+    #[error("test-mode funding source for a live payment, or the reverse")]
+    ModeMismatch,
+    #[error("top-ups are for test-mode wallets")]
+    LiveTopUp,
+    #[error("the balance would pass the wallet limit")]
+    TopUpLimit,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for ApprovalError {
+    fn from(e: StoreError) -> Self {
+        ApprovalError::Service(e.into())
+    }
+}
+
+/// What the customer's phone shows of a payment awaiting approval (or of how it ended).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApprovalView {
+    pub code: String,
+    pub status: IntentStatus,
+    pub merchant_name: String,
+    pub order_name: String,
+    pub amount: i64,
+    pub currency: Currency,
+    /// `₩12,000`, `$12.00`.
+    pub amount_display: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    pub livemode: bool,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+impl ApprovalView {
+    pub fn new(code: &str, merchant_name: &str, intent: &PaymentIntent) -> Self {
+        Self {
+            code: code.to_owned(),
+            status: intent.status,
+            merchant_name: merchant_name.to_owned(),
+            order_name: intent.order_name.clone(),
+            amount: intent.amount,
+            currency: intent.currency,
+            amount_display: intent.currency.display(intent.amount),
+            expires_at: to_rfc3339(intent.expires_at),
+            livemode: intent.livemode,
+            failure_code: intent.failure_code.clone(),
+            failure_message: intent.failure_message.clone(),
+        }
+    }
+}
+
+/// A funding source as the customer picks it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FundingSource {
+    pub id: String,
+    /// `wallet` or `test_card`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    pub kind: &'static str,
+    pub label: String,
+    pub livemode: bool,
+    pub currency: Option<Currency>,
+    pub balance: Option<i64>,
+    pub balance_display: Option<String>,
+}
+
+impl From<&Wallet> for FundingSource {
+    fn from(w: &Wallet) -> Self {
+        let mode = if w.livemode { "" } else { " (test)" };
+        Self {
+            id: w.id.clone(),
+            kind: "wallet",
+            label: format!("Wallet {}{mode}", w.currency.code()),
+            livemode: w.livemode,
+            currency: Some(w.currency),
+            balance: Some(w.balance),
+            balance_display: Some(w.currency.display(w.balance)),
+        }
+    }
+}
+
+/// One of the customer's own payments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwnPayment {
+    pub id: String,
+    pub merchant_name: String,
+    pub order_name: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub amount_display: String,
+    pub status: IntentStatus,
+    pub amount_refunded: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<CustomerPayment> for OwnPayment {
+    fn from(p: CustomerPayment) -> Self {
+        let i = p.intent;
+        Self {
+            amount_display: i.currency.display(i.amount),
+            created_at: to_rfc3339(i.created_at),
+            merchant_name: p.merchant_name,
+            order_name: i.order_name,
+            amount: i.amount,
+            currency: i.currency,
+            status: i.status,
+            amount_refunded: i.amount_refunded,
+            id: i.id,
+        }
+    }
+}
+
+/// The intent behind an approval code; malformed and unknown codes are the same to the caller.
+pub async fn find(services: &Services, code: &str) -> Result<CodedIntent, ApprovalError> {
+    if !approval::is_code(code) {
+        return Err(ApprovalError::LinkInvalid);
+    }
+    services.store.find_intent_by_code(code).await?.ok_or(ApprovalError::LinkInvalid)
+}
+
+/// The approval as a phone opening the link sees it; opening it tells the checkout it was scanned.
+pub async fn open(services: &Services, code: &str) -> Result<ApprovalView, ApprovalError> {
+    let coded = find(services, code).await?;
+    let intent = match coded.intent.status {
+        IntentStatus::RequiresAction => services.record_scan(&coded.scope, &coded.intent.id).await?.unwrap_or(coded.intent),
+        _ => coded.intent,
+    };
+    Ok(ApprovalView::new(code, &coded.merchant_name, &intent))
+}
+
+/// The customer's funding sources: wallets (test-mode ones in KRW and USD open funded on first
+/// sight) and, for test-mode payments, the test cards.
+pub async fn funding_sources(services: &Services, customer_id: &str) -> Result<Vec<FundingSource>, ApprovalError> {
+    let now = services.clock.now();
+    for currency in TEST_WALLET_CURRENCIES {
+        services.store.open_wallet(customer_id, false, currency, test_opening_balance(currency), now).await?;
+    }
+    let mut sources: Vec<FundingSource> = services.store.list_wallets(customer_id).await?.iter().map(FundingSource::from).collect();
+    sources.extend(TEST_CARDS.iter().map(|(id, label, _)| FundingSource {
+        id: (*id).to_owned(),
+        kind: "test_card",
+        label: (*label).to_owned(),
+        livemode: false,
+        currency: None,
+        balance: None,
+        balance_display: None,
+    }));
+    Ok(sources)
+}
+
+/// Turns the customer's pick into a payment method for this intent, or says why it cannot pay.
+async fn payment_method(services: &Services, customer_id: &str, source: &str, intent: &PaymentIntent) -> Result<PaymentMethod, ApprovalError> {
+    if let Some((_, _, number)) = TEST_CARDS.iter().find(|(id, _, _)| *id == source) {
+        if intent.livemode {
+            return Err(ApprovalError::ModeMismatch);
+        }
+        return Ok(PaymentMethod::TestCard { number: (*number).to_owned() });
+    }
+    // Another customer's wallet is as missing as one that never existed.
+    let wallet = match services.store.get_wallet(customer_id, source).await {
+        Ok(w) => w,
+        Err(StoreError::NotFound) => return Err(ApprovalError::FundingSourceMissing),
+        Err(e) => return Err(e.into()),
+    };
+    if wallet.livemode != intent.livemode {
+        return Err(ApprovalError::ModeMismatch);
+    }
+    if wallet.currency != intent.currency {
+        return Err(ApprovalError::CurrencyMismatch { source_currency: wallet.currency.code(), payment_currency: intent.currency.code() });
+    }
+    Ok(PaymentMethod::Wallet { wallet_id: wallet.id })
+}
+
+/// The customer approves with `source`: exactly one approval of an intent goes through, however
+/// many phones try at once; the others learn that it was already handled.
+pub async fn approve(services: &Arc<Services>, customer_id: &str, code: &str, source: &str) -> Result<ApprovalView, ApprovalError> {
+    let coded = find(services, code).await?;
+    let CodedIntent { scope, intent, merchant_name } = coded;
+    if intent.status != IntentStatus::RequiresAction {
+        return Err(ApprovalError::Closed(intent.status));
+    }
+    let method = payment_method(services, customer_id, source, &intent).await?;
+    let after = services.approve_intent(&scope, &intent.id, method, Some(customer_id)).await.map_err(closed_on_conflict)?;
+    Ok(ApprovalView::new(code, &merchant_name, &after))
+}
+
+pub async fn decline(services: &Services, customer_id: &str, code: &str) -> Result<ApprovalView, ApprovalError> {
+    let CodedIntent { scope, intent, merchant_name } = find(services, code).await?;
+    if intent.status != IntentStatus::RequiresAction {
+        return Err(ApprovalError::Closed(intent.status));
+    }
+    let after = services.decline_intent(&scope, &intent.id, Some(customer_id)).await.map_err(closed_on_conflict)?;
+    Ok(ApprovalView::new(code, &merchant_name, &after))
+}
+
+/// Another phone got there first: the intent left `requires_action` between our read and the
+/// compare-and-set.
+fn closed_on_conflict(e: ServiceError) -> ApprovalError {
+    match e {
+        ServiceError::InvalidState { current, .. } => ApprovalError::Closed(current),
+        other => ApprovalError::Service(other),
+    }
+}
+
+/// Adds test money to one of the customer's test-mode wallets, once per `reference`.
+pub async fn top_up(services: &Services, customer_id: &str, wallet_id: &str, amount: i64, reference: &str) -> Result<FundingSource, ApprovalError> {
+    let amount = parse_amount(amount).map_err(ServiceError::from)?;
+    let wallet = services.store.get_wallet(customer_id, wallet_id).await.map_err(|e| match e {
+        StoreError::NotFound => ApprovalError::FundingSourceMissing,
+        other => other.into(),
+    })?;
+    if wallet.livemode {
+        return Err(ApprovalError::LiveTopUp);
+    }
+    if amount.minor_units() > MAX_BALANCE {
+        return Err(ApprovalError::TopUpLimit);
+    }
+    match services.store.top_up_wallet(customer_id, wallet_id, amount.minor_units(), reference, services.clock.now()).await? {
+        TopUpOutcome::Applied(w) => Ok(FundingSource::from(&w)),
+        TopUpOutcome::OverLimit(_) => Err(ApprovalError::TopUpLimit),
+    }
+}
+
+pub async fn payments(services: &Services, customer_id: &str, page: Page) -> Result<(Vec<OwnPayment>, Option<gateway::store::Cursor>), ApprovalError> {
+    let limit = page.limit as usize;
+    let mut rows = services.store.list_customer_payments(customer_id, &Page { limit: page.limit + 1, after: page.after }).await?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|p| gateway::store::Cursor { created_at: p.intent.created_at, id: p.intent.id.clone() })
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(OwnPayment::from).collect(), next))
+}
