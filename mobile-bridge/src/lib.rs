@@ -6,6 +6,9 @@
 
 pub mod api;
 pub mod approvals;
+mod i18n;
+mod pages;
+mod trace;
 
 use axum::Router;
 use gateway::secret::Secret;
@@ -38,5 +41,9 @@ impl Bridge {
 /// The customer side's HTTP surface: approval pages, QR images, PWA files, app-link files and
 /// the wallet JSON API.
 pub fn router(bridge: Arc<Bridge>) -> Router {
-    Router::new().merge(api::router()).with_state(bridge)
+    Router::new()
+        .merge(api::router())
+        .merge(pages::router())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::route_span))
+        .with_state(bridge)
 }

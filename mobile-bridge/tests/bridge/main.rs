@@ -5,5 +5,8 @@
 #[path = "../../../gateway/tests/api/helpers.rs"]
 mod core_helpers;
 mod helpers;
-
 mod approval;
+mod pages;
+mod pwa;
+mod qr;
+mod well_known;

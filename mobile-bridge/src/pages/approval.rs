@@ -1,0 +1,179 @@
+//! `GET /p/{code}`: what the customer's phone opens. While the intent awaits the customer it is
+//! the approval page (and the merchant's checkout learns it was scanned); afterwards it is the
+//! final page of the payment, never an error.
+
+use super::{find_by_code, render, Shell};
+use crate::i18n::{Lang, ScriptTexts};
+use crate::Bridge;
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gateway::clock::Millis;
+use gateway::domain::intent::{IntentStatus, PaymentIntent};
+use gateway::store::CodedIntent;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What the page shows of the payment. Merchant-supplied text: escaped like everything else.
+pub struct Summary {
+    pub merchant_name: String,
+    pub order_name: String,
+    pub amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "approval.html")]
+struct ApprovalPage {
+    shell: Shell,
+    summary: Summary,
+    /// `mm:ss` left, as the server counts it.
+    remaining: String,
+    remaining_ms: i64,
+    deadline_ms: Millis,
+    /// The script's settings and strings, as JSON (in a data attribute, escaped).
+    config: String,
+}
+
+#[derive(Template)]
+#[template(path = "outcome.html")]
+pub struct OutcomePage {
+    pub shell: Shell,
+    pub title: &'static str,
+    pub message: &'static str,
+    /// `paid`, `ended`, `processing`, `invalid`: the page's look.
+    pub tone: &'static str,
+    pub summary: Option<Summary>,
+    /// Reload every 2 s (while the payment is processing).
+    pub refresh: bool,
+}
+
+/// The page's script settings.
+#[derive(Serialize)]
+pub struct ScriptConfig<'a> {
+    /// The approval code (`null` on the wallet home).
+    pub code: Option<&'a str>,
+    pub currency: Option<&'a str>,
+    pub api: &'static str,
+    pub t: &'static ScriptTexts,
+}
+
+/// Where an intent stands, as the customer sees it. Exhaustive on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Approve,
+    Processing,
+    Paid,
+    Declined,
+    Failed,
+    Canceled,
+    Expired,
+}
+
+fn view_of(intent: &PaymentIntent, now: Millis) -> View {
+    match intent.status {
+        // Past its deadline but not yet swept: expired all the same.
+        IntentStatus::RequiresAction if intent.expires_at <= now => View::Expired,
+        IntentStatus::RequiresAction => View::Approve,
+        IntentStatus::Processing | IntentStatus::RequiresConfirmation => View::Processing,
+        IntentStatus::Succeeded | IntentStatus::PartiallyRefunded | IntentStatus::Refunded => View::Paid,
+        IntentStatus::Failed if intent.failure_code.as_deref() == Some("customer_declined") => View::Declined,
+        IntentStatus::Failed => View::Failed,
+        IntentStatus::Canceled => View::Canceled,
+        IntentStatus::Expired => View::Expired,
+    }
+}
+
+pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let choice = Lang::choose(query.as_deref(), &headers);
+    let secure = bridge.services.public_url.starts_with("https://");
+    let found = match find_by_code(&bridge, &code).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "looking up an approval code failed");
+            return render(&unavailable(choice.lang), StatusCode::SERVICE_UNAVAILABLE, choice, secure);
+        }
+    };
+    let Some(CodedIntent { scope, mut intent, merchant_name }) = found else {
+        return render(&invalid_link(choice.lang), StatusCode::NOT_FOUND, choice, secure);
+    };
+    let now = bridge.services.clock.now();
+    if view_of(&intent, now) == View::Approve {
+        // Tells the checkout the code was scanned; the intent may have moved on meanwhile.
+        match bridge.services.record_scan(&scope, &intent.id).await {
+            Ok(Some(current)) => intent = current,
+            Ok(None) => match bridge.services.get_intent(&scope, &intent.id).await {
+                Ok(current) => intent = current,
+                Err(e) => tracing::warn!(error = %e, "re-reading a scanned intent failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "recording a scan failed; showing the page anyway"),
+        }
+    }
+    let summary = Summary {
+        merchant_name,
+        order_name: intent.order_name.clone(),
+        amount: intent.currency.display(intent.amount),
+    };
+    let shell = Shell::new(choice.lang);
+    let t = shell.t;
+    let outcome = |title, message, tone, refresh| OutcomePage { shell: Shell::new(choice.lang), title, message, tone, summary: None, refresh };
+    let mut page = match view_of(&intent, now) {
+        View::Approve => {
+            let remaining_ms = intent.expires_at - now;
+            let config = ScriptConfig { code: Some(&code), currency: Some(intent.currency.code()), api: "/wallet/v1", t: &t.script };
+            let page = ApprovalPage {
+                shell,
+                summary,
+                remaining: mm_ss(remaining_ms),
+                remaining_ms,
+                deadline_ms: intent.expires_at,
+                config: serde_json::to_string(&config).unwrap_or_default(),
+            };
+            return render(&page, StatusCode::OK, choice, secure);
+        }
+        View::Processing => outcome(t.processing_title, t.processing_body, "processing", true),
+        View::Paid => outcome(t.paid_title, t.paid_body, "paid", false),
+        View::Declined => outcome(t.declined_title, t.declined_body, "ended", false),
+        View::Failed => outcome(t.failed_title, t.failed_body, "ended", false),
+        View::Canceled => outcome(t.canceled_title, t.canceled_body, "ended", false),
+        View::Expired => outcome(t.expired_title, t.expired_body, "ended", false),
+    };
+    page.summary = Some(summary);
+    render(&page, StatusCode::OK, choice, secure)
+}
+
+/// The answer for an unknown and a malformed code alike.
+pub fn invalid_link(lang: Lang) -> OutcomePage {
+    let t = lang.texts();
+    OutcomePage { shell: Shell::new(lang), title: t.invalid_title, message: t.invalid_body, tone: "invalid", summary: None, refresh: false }
+}
+
+fn unavailable(lang: Lang) -> OutcomePage {
+    let t = lang.texts();
+    OutcomePage { shell: Shell::new(lang), title: t.unavailable_title, message: t.unavailable_body, tone: "invalid", summary: None, refresh: false }
+}
+
+/// Milliseconds left as `mm:ss`, rounded up (a page never shows 00:00 while it can be approved).
+fn mm_ss(ms: i64) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    format!("{:02}:{:02}", secs / 60, secs % 60)
+}
+
+/// For the script's own pages (the wallet home): the same settings without an intent.
+pub fn wallet_config(lang: Lang) -> String {
+    let config = ScriptConfig { code: None, currency: None, api: "/wallet/v1", t: &lang.texts().script };
+    serde_json::to_string(&config).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mm_ss;
+
+    #[test]
+    fn time_left_rounds_up_to_the_second() {
+        assert_eq!(mm_ss(15 * 60_000), "15:00");
+        assert_eq!(mm_ss(61_001), "01:02");
+        assert_eq!(mm_ss(1), "00:01");
+        assert_eq!(mm_ss(-5), "00:00");
+    }
+}

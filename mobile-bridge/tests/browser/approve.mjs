@@ -1,0 +1,219 @@
+// A customer approves a payment on a phone: headless Chromium (Debian's /usr/bin/chromium, never a
+// downloaded one) at a phone viewport against the real binary (`target/debug/paygate serve`) on a
+// free port over a fresh SQLite file.
+//
+//   node approve.mjs              the whole flow: page, sign in, wallet, approve, paid page
+//   node approve.mjs --page-only  only the approval page and its screenshot (no wallet API needed)
+//
+// Screenshots: target/artifacts/approval-page.png and target/artifacts/approval-success.png.
+// Exits non-zero on any failed step; the server is always stopped.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+const BINARY = process.env.PAYGATE_BIN || join(TARGET, 'debug', 'paygate');
+const ARTIFACTS = join(ROOT, 'target', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const PAGE_ONLY = process.argv.includes('--page-only');
+const STEP_TIMEOUT = 15_000;
+
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const CUSTOMER = { email: `browser-${Date.now()}@example.test`, password: 'correct horse battery staple' };
+
+const log = (...args) => console.log('[browser-test]', ...args);
+
+class StepFailed extends Error {}
+function check(condition, message) {
+  if (!condition) throw new StepFailed(message);
+}
+
+// --- the server ---------------------------------------------------------------------------------
+
+/** Starts `paygate serve`; resolves with its base URL and the first-run merchant's secret key. */
+function startServer(dir) {
+  check(existsSync(BINARY), `${BINARY} is missing: run \`cargo build\` first (scripts/test-browser does)`);
+  const env = {
+    ...process.env,
+    DATABASE_URL: `sqlite://${join(dir, 'pg.db')}`,
+    // Port 0: the OS picks a free port, and the public URL follows the bound address.
+    PAYGATE_BIND: '127.0.0.1:0',
+    RUST_LOG: process.env.RUST_LOG || 'warn',
+  };
+  // One process on its own: no public URL of another deployment, no shared Redis.
+  delete env.PAYGATE_PUBLIC_URL;
+  delete env.REDIS_URL;
+  const child = spawn(BINARY, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const ready = new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new StepFailed(`the server printed no keys within 30 s:\n${output}`)), 30_000);
+    const look = () => {
+      const base = output.match(/API base URL\s+(\S+)\/v1/);
+      const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
+      if (base && secret) {
+        clearTimeout(timer);
+        resolvePromise({ base: base[1], sk: secret[1] });
+      }
+    };
+    child.stdout.on('data', (chunk) => { output += chunk; look(); });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new StepFailed(`the server exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+  return { child, ready };
+}
+
+async function stopServer(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timeout = new Promise((r) => setTimeout(r, 10_000, 'timeout'));
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+// --- REST ---------------------------------------------------------------------------------------
+
+async function rest(base, method, path, { token, body } = {}) {
+  const headers = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  return { status: res.status, json, text };
+}
+
+// --- the flow -----------------------------------------------------------------------------------
+
+async function run(base, sk, browser) {
+  const created = await rest(base, 'POST', '/v1/payment_intents', {
+    token: sk,
+    body: { amount: 12000, currency: 'KRW', merchant_order_id: 'browser-1', order_name: '원두 1kg', customer_name: 'Browser Test' },
+  });
+  check(created.status === 201, `creating the intent answered ${created.status}: ${created.text}`);
+  const intent = created.json;
+  const url = intent.next_action && intent.next_action.url;
+  check(url && url.startsWith(`${base}/p/`), `next_action.url is not an approval link: ${url}`);
+  log(`intent ${intent.id}, approval link ${url.replace(/\/p\/.*/, '/p/…')}`);
+
+  if (!PAGE_ONLY) {
+    const signedUp = await rest(base, 'POST', '/wallet/v1/customers', { body: CUSTOMER });
+    check(signedUp.status === 201, `signing up the wallet customer answered ${signedUp.status}: ${signedUp.text}`);
+    log(`wallet customer ${signedUp.json.customer && signedUp.json.customer.id}`);
+  }
+
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 3,
+    isMobile: true,
+    hasTouch: true,
+    userAgent: IPHONE_UA,
+    locale: 'ko-KR',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+
+  const opened = await page.goto(url, { waitUntil: 'load' });
+  check(opened && opened.status() === 200, `the approval page answered ${opened && opened.status()}`);
+  await page.getByText('₩12,000', { exact: true }).waitFor({ state: 'visible' });
+  await page.getByText('Demo Shop', { exact: true }).waitFor({ state: 'visible' });
+  await page.getByText('원두 1kg', { exact: true }).waitFor({ state: 'visible' });
+  check((await page.locator('html').getAttribute('lang')) === 'ko', 'a Korean phone gets the Korean page');
+  // The script runs under the CSP: it shows the sign-in form and ticks the countdown.
+  await page.locator('#auth-form').waitFor({ state: 'visible' });
+  const first = await page.locator('#countdown').textContent();
+  check(/^\d\d:\d\d$/.test(first), `the countdown reads ${first}`);
+  await page.waitForFunction((before) => document.getElementById('countdown').textContent !== before, first, { timeout: 5_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'approval-page.png'), fullPage: true });
+  log('approval page ok: target/artifacts/approval-page.png');
+  check(problems.length === 0, problems.join('\n'));
+  if (PAGE_ONLY) {
+    await context.close();
+    return;
+  }
+
+  await page.locator('#identifier').fill(CUSTOMER.email);
+  await page.locator('#password').fill(CUSTOMER.password);
+  await page.locator('#auth-submit').tap();
+  await failOnMessage(page, page.locator('#sources').waitFor({ state: 'visible' }), 'signing in');
+  const wallet = page.locator('input[name="funding_source"][data-type="wallet"]').first();
+  check((await wallet.count()) === 1, 'the customer has a wallet funding source');
+  await wallet.tap();
+  check(await wallet.isChecked(), 'the wallet is chosen');
+  check(await page.locator('#approve').isEnabled(), 'Approve is enabled once a funding source is chosen');
+  await page.screenshot({ path: join(ARTIFACTS, 'approval-signed-in.png'), fullPage: true });
+
+  await page.locator('#approve').tap();
+  await failOnMessage(page, page.locator('[data-outcome="paid"]').waitFor({ state: 'visible' }), 'approving');
+  await page.getByText('₩12,000', { exact: true }).waitFor({ state: 'visible' });
+  await page.screenshot({ path: join(ARTIFACTS, 'approval-success.png'), fullPage: true });
+  log('paid page ok: target/artifacts/approval-success.png');
+
+  const after = await rest(base, 'GET', `/v1/payment_intents/${intent.id}`, { token: sk });
+  check(after.json && after.json.status === 'succeeded', `the merchant sees ${after.json && after.json.status}, not succeeded`);
+  check(problems.length === 0, problems.join('\n'));
+  await context.close();
+}
+
+/** Waits for `done`, failing at once with the page's error message if one shows first. */
+async function failOnMessage(page, done, what) {
+  const message = page.locator('#message:not([hidden])');
+  const shown = message.waitFor({ state: 'visible' }).then(async () => {
+    throw new StepFailed(`${what} failed; the page says: ${await message.textContent()}`);
+  });
+  try {
+    await Promise.race([done, shown]);
+  } finally {
+    shown.catch(() => {});
+  }
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'paygate-browser-'));
+  let server = null;
+  let browser = null;
+  const stop = async () => {
+    if (browser) await browser.close().catch(() => {});
+    await stopServer(server && server.child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => { stop().finally(() => process.exit(130)); });
+  }
+  try {
+    server = startServer(dir);
+    const { base, sk } = await server.ready;
+    log(`server at ${base}`);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    await run(base, sk, browser);
+    log(PAGE_ONLY ? 'passed (page only)' : 'passed');
+  } catch (e) {
+    console.error('[browser-test] FAILED:', e instanceof StepFailed ? e.message : e);
+    process.exitCode = 1;
+  } finally {
+    await stop();
+  }
+}
+
+await main();
