@@ -35,6 +35,8 @@ pub enum IdKind {
     Posting,
     WebhookEndpoint,
     WebhookAttempt,
+    Customer,
+    RefreshToken,
 }
 
 impl IdKind {
@@ -49,6 +51,8 @@ impl IdKind {
             IdKind::Posting => "lp_",
             IdKind::WebhookEndpoint => "we_",
             IdKind::WebhookAttempt => "wha_",
+            IdKind::Customer => "cus_",
+            IdKind::RefreshToken => "rt_",
         }
     }
 
@@ -64,6 +68,8 @@ impl IdKind {
             IdKind::Posting => "ledger posting",
             IdKind::WebhookEndpoint => "webhook endpoint",
             IdKind::WebhookAttempt => "webhook attempt",
+            IdKind::Customer => "customer",
+            IdKind::RefreshToken => "refresh token",
         }
     }
 

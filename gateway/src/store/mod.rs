@@ -2,6 +2,8 @@
 //! engines, SQLite (embedded default) and PostgreSQL (production). Both run the same SQL text from
 //! [`sql`], so behaviour cannot drift; the conformance suite in `tests/api` runs on both.
 
+mod customer_sql;
+pub mod customers;
 mod postgres;
 mod rows;
 mod sql;
@@ -22,6 +24,7 @@ use crate::domain::refund::{Refund, RefundOutcome};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::domain::Scope;
 use async_trait::async_trait;
+pub use customers::CustomerStore;
 pub use webhooks::WebhookStore;
 use std::sync::Arc;
 
@@ -180,9 +183,10 @@ pub struct LedgerViolation {
     pub detail: String,
 }
 
-/// The webhook operations come from [`WebhookStore`], implemented by the same SQL.
+/// The webhook operations come from [`WebhookStore`] and the wallet customers' from
+/// [`CustomerStore`], implemented by the same SQL.
 #[async_trait]
-pub trait Store: WebhookStore + Send + Sync {
+pub trait Store: WebhookStore + CustomerStore + Send + Sync {
     fn engine(&self) -> &'static str;
 
     // merchants and keys
