@@ -4,9 +4,15 @@
 //!
 //! A library: the binary merges [`router`] with the gateway's own.
 
+pub mod accounts;
 pub mod api;
+pub mod auth;
+pub mod jwt;
+pub mod limits;
 
+use accounts::Accounts;
 use axum::Router;
+use limits::RateLimiter;
 use gateway::secret::Secret;
 use gateway::service::Services;
 use std::sync::Arc;
@@ -26,11 +32,18 @@ pub struct BridgeSettings {
 pub struct Bridge {
     pub services: Arc<Services>,
     pub settings: BridgeSettings,
+    /// Sign-up, sign-in and the tokens of wallet customers.
+    pub accounts: Accounts,
+    /// Rate limits (shared through Redis when `settings.redis_url` is set):
+    /// `bridge.limits.check(Bucket::Approve, &customer_id).await?` before an approval.
+    pub limits: Arc<RateLimiter>,
 }
 
 impl Bridge {
     pub fn new(services: Arc<Services>, settings: BridgeSettings) -> Arc<Self> {
-        Arc::new(Self { services, settings })
+        let limits = Arc::new(RateLimiter::new(services.clock.clone(), settings.redis_url.as_ref()));
+        let accounts = Accounts::new(services.clone(), limits.clone());
+        Arc::new(Self { services, settings, accounts, limits })
     }
 }
 
