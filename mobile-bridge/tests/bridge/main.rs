@@ -5,3 +5,7 @@
 #[path = "../../../gateway/tests/api/helpers.rs"]
 mod core_helpers;
 mod helpers;
+
+mod accounts;
+mod jwt;
+mod limits;
