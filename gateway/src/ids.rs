@@ -38,6 +38,8 @@ pub enum IdKind {
     Wallet,
     WalletAuthorization,
     WalletEntry,
+    Customer,
+    RefreshToken,
 }
 
 impl IdKind {
@@ -55,6 +57,8 @@ impl IdKind {
             IdKind::Wallet => "wal_",
             IdKind::WalletAuthorization => "wauth_",
             IdKind::WalletEntry => "went_",
+            IdKind::Customer => "cus_",
+            IdKind::RefreshToken => "rt_",
         }
     }
 
@@ -73,6 +77,8 @@ impl IdKind {
             IdKind::Wallet => "wallet",
             IdKind::WalletAuthorization => "wallet authorization",
             IdKind::WalletEntry => "wallet entry",
+            IdKind::Customer => "customer",
+            IdKind::RefreshToken => "refresh token",
         }
     }
 

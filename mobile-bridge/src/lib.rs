@@ -4,14 +4,20 @@
 //!
 //! A library: the binary merges [`router`] with the gateway's own.
 
+pub mod accounts;
 pub mod api;
 pub mod approvals;
+pub mod auth;
 mod i18n;
+pub mod jwt;
+pub mod limits;
 mod pages;
 mod trace;
 
+use accounts::Accounts;
 use axum::Router;
 use gateway::secret::Secret;
+use limits::RateLimiter;
 use gateway::service::Services;
 use std::sync::Arc;
 
@@ -30,11 +36,18 @@ pub struct BridgeSettings {
 pub struct Bridge {
     pub services: Arc<Services>,
     pub settings: BridgeSettings,
+    /// Sign-up, sign-in and the tokens of wallet customers.
+    pub accounts: Accounts,
+    /// Rate limits (shared through Redis when `settings.redis_url` is set):
+    /// `bridge.limits.check(Bucket::Approve, &customer_id).await?` before an approval.
+    pub limits: Arc<RateLimiter>,
 }
 
 impl Bridge {
     pub fn new(services: Arc<Services>, settings: BridgeSettings) -> Arc<Self> {
-        Arc::new(Self { services, settings })
+        let limits = Arc::new(RateLimiter::new(services.clock.clone(), settings.redis_url.as_ref()));
+        let accounts = Accounts::new(services.clone(), limits.clone());
+        Arc::new(Self { services, settings, accounts, limits })
     }
 }
 

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub param: Option<String>,
+    /// Sent as `Retry-After` (seconds), for 429 and 503 answers.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// `{"error": {...}}`
@@ -34,7 +36,15 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), param: None }
+        Self { status, code, message: message.into(), param: None, retry_after_secs: None }
+    }
+
+    /// 429 `rate_limited`, with a `Retry-After` of `retry_after_secs` (at least 1).
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let secs = retry_after_secs.max(1);
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("Too many attempts; retry in {secs} seconds."));
+        e.retry_after_secs = Some(secs);
+        e
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -58,7 +68,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, param: self.param } };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

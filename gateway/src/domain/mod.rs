@@ -1,6 +1,7 @@
 //! Domain types: they validate on construction, so an invalid value cannot exist past the edge.
 
 pub mod approval;
+pub mod customer;
 pub mod event;
 pub mod intent;
 pub mod keys;

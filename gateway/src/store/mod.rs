@@ -2,6 +2,8 @@
 //! engines, SQLite (embedded default) and PostgreSQL (production). Both run the same SQL text from
 //! [`sql`], so behaviour cannot drift; the conformance suite in `tests/api` runs on both.
 
+mod customer_sql;
+pub mod customers;
 mod postgres;
 mod rows;
 mod sql;
@@ -25,6 +27,7 @@ use crate::domain::transaction::{Transaction, TransactionType};
 use crate::domain::Scope;
 use async_trait::async_trait;
 pub use wallets::WalletStore;
+pub use customers::CustomerStore;
 pub use webhooks::WebhookStore;
 use std::sync::Arc;
 
@@ -183,9 +186,10 @@ pub struct LedgerViolation {
     pub detail: String,
 }
 
-/// The webhook operations come from [`WebhookStore`], implemented by the same SQL.
+/// The webhook operations come from [`WebhookStore`], the wallet customers' from
+/// [`CustomerStore`] and the wallets' from [`WalletStore`], all implemented by the same SQL.
 #[async_trait]
-pub trait Store: WebhookStore + WalletStore + Send + Sync {
+pub trait Store: WebhookStore + CustomerStore + WalletStore + Send + Sync {
     fn engine(&self) -> &'static str;
 
     // merchants and keys

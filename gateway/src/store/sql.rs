@@ -365,6 +365,7 @@ macro_rules! sql_store {
         $crate::store::webhook_sql::webhook_helpers!($store, $db);
         $crate::store::webhook_sql::webhook_store_methods!($store, $engine);
         $crate::store::wallet_sql::wallet_store_methods!($store, $db);
+        $crate::store::customer_sql::customer_store_methods!($store);
 
         #[async_trait::async_trait]
         impl Store for $store {

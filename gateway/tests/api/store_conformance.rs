@@ -6,6 +6,11 @@ use gateway::domain::refund::RefundOutcome;
 use gateway::domain::Scope;
 use gateway::ids::IdKind;
 use gateway::store::{IdempotencyBegin, IdempotencyScope, NewRefundRecord, RefundReservation, TransitionOutcome};
+use gateway::domain::customer::{Identifier, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
+use gateway::domain::keys::KeyHash;
+use gateway::secret::Secret;
+use gateway::store::customers::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
+use gateway::store::StoreError;
 use serde_json::json;
 
 crate::on_both_engines!(
@@ -18,6 +23,11 @@ crate::on_both_engines!(
     the_ledger_and_the_event_log_are_append_only,
     the_ledger_check_reports_each_broken_invariant,
     an_api_key_expiry_only_moves_earlier,
+    an_email_or_phone_signs_in_one_account_only,
+    the_tenth_failed_sign_in_locks_the_account_and_starts_the_count_afresh,
+    a_refresh_token_rotates_once_and_its_reuse_revokes_the_family,
+    concurrent_uses_of_one_refresh_token_rotate_exactly_once,
+    expired_revoked_and_unknown_refresh_tokens_are_invalid,
 );
 
 fn scope(merchant: &str) -> Scope {
@@ -212,4 +222,108 @@ async fn an_api_key_expiry_only_moves_earlier(app: TestApp) {
     assert_eq!(sooner.expires_at, Some(START + 5_000));
     let not_later = app.store.expire_api_key(&key.record.id, START + 50_000).await.unwrap();
     assert_eq!(not_later.expires_at, Some(START + 5_000));
+}
+
+fn new_customer(email: Option<&str>, phone: Option<&str>) -> NewCustomerRecord {
+    NewCustomerRecord {
+        id: IdKind::Customer.generate(),
+        email: email.map(str::to_owned),
+        phone: phone.map(str::to_owned),
+        password_hash: Secret::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA"),
+        created_at: START,
+    }
+}
+
+async fn customer(app: &TestApp, email: &str) -> String {
+    match app.store.create_customer(&new_customer(Some(email), None)).await.unwrap() {
+        CustomerCreated::Created(c) => c.id,
+        CustomerCreated::IdentifierTaken => panic!("{email} is new"),
+    }
+}
+
+fn first_token(customer_id: &str, hash: &str, expires_at: i64) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        id: IdKind::RefreshToken.generate(),
+        family_id: format!("rtf_{}", gateway::ids::random_base62(24)),
+        customer_id: customer_id.to_owned(),
+        token_hash: KeyHash(hash.to_owned()),
+        created_at: START,
+        expires_at,
+    }
+}
+
+fn next_token(hash: &str) -> NextRefreshToken {
+    NextRefreshToken { id: IdKind::RefreshToken.generate(), token_hash: KeyHash(hash.to_owned()), expires_at: START + 60_000 }
+}
+
+async fn an_email_or_phone_signs_in_one_account_only(app: TestApp) {
+    let created = app.store.create_customer(&new_customer(Some("a@example.com"), Some("+821012345678"))).await.unwrap();
+    let CustomerCreated::Created(a) = created else { panic!("a new account") };
+    assert_eq!(app.store.get_customer(&a.id).await.unwrap(), a);
+    for taken in [new_customer(Some("a@example.com"), None), new_customer(None, Some("+821012345678"))] {
+        assert_eq!(app.store.create_customer(&taken).await.unwrap(), CustomerCreated::IdentifierTaken);
+    }
+    for identifier in [Identifier::Email("a@example.com".into()), Identifier::Phone("+821012345678".into())] {
+        let found = app.store.find_customer_by_identifier(&identifier).await.unwrap().expect("found");
+        assert_eq!(found.customer, a);
+        assert_eq!(found.failed_signins, 0);
+        assert_eq!(found.locked_until, None);
+    }
+    assert!(app.store.find_customer_by_identifier(&Identifier::Email("b@example.com".into())).await.unwrap().is_none());
+    assert!(matches!(app.store.get_customer("cus_000000000000000000000000").await, Err(StoreError::NotFound)));
+}
+
+async fn the_tenth_failed_sign_in_locks_the_account_and_starts_the_count_afresh(app: TestApp) {
+    let id = customer(&app, "locked@example.com").await;
+    let who = Identifier::Email("locked@example.com".into());
+    for n in 1..SIGN_IN_FAILURE_LIMIT {
+        assert_eq!(app.store.record_failed_sign_in(&id, START).await.unwrap(), None);
+        assert_eq!(app.store.find_customer_by_identifier(&who).await.unwrap().unwrap().failed_signins, n);
+    }
+    assert_eq!(app.store.record_failed_sign_in(&id, START).await.unwrap(), Some(START + LOCKOUT_MS));
+    let locked = app.store.find_customer_by_identifier(&who).await.unwrap().unwrap();
+    assert_eq!((locked.failed_signins, locked.locked_until), (0, Some(START + LOCKOUT_MS)));
+    app.store.record_failed_sign_in(&id, START).await.unwrap();
+    app.store.reset_failed_sign_ins(&id).await.unwrap();
+    assert_eq!(app.store.find_customer_by_identifier(&who).await.unwrap().unwrap().failed_signins, 0);
+}
+
+async fn a_refresh_token_rotates_once_and_its_reuse_revokes_the_family(app: TestApp) {
+    let id = customer(&app, "rotate@example.com").await;
+    app.store.insert_refresh_token(&first_token(&id, "h1", START + 60_000)).await.unwrap();
+    let hash = |h: &str| KeyHash(h.to_owned());
+    assert_eq!(app.store.use_refresh_token(&hash("h1"), START, &next_token("h2")).await.unwrap(), RefreshOutcome::Rotated { customer_id: id.clone() });
+    assert_eq!(app.store.use_refresh_token(&hash("h2"), START, &next_token("h3")).await.unwrap(), RefreshOutcome::Rotated { customer_id: id.clone() });
+    // h1 comes back: the family (h2 spent, h3 live) is revoked, and h3 stops working.
+    assert_eq!(app.store.use_refresh_token(&hash("h1"), START, &next_token("h4")).await.unwrap(), RefreshOutcome::Reused { customer_id: id.clone() });
+    assert_eq!(app.store.use_refresh_token(&hash("h3"), START, &next_token("h5")).await.unwrap(), RefreshOutcome::Invalid);
+    // Sign-out revokes another family, and only it.
+    app.store.insert_refresh_token(&first_token(&id, "g1", START + 60_000)).await.unwrap();
+    app.store.insert_refresh_token(&first_token(&id, "k1", START + 60_000)).await.unwrap();
+    assert_eq!(app.store.revoke_refresh_family(&hash("g1"), START).await.unwrap(), 1);
+    assert_eq!(app.store.use_refresh_token(&hash("g1"), START, &next_token("g2")).await.unwrap(), RefreshOutcome::Invalid);
+    assert!(matches!(app.store.use_refresh_token(&hash("k1"), START, &next_token("k2")).await.unwrap(), RefreshOutcome::Rotated { .. }));
+    assert_eq!(app.store.revoke_refresh_family(&hash("unknown"), START).await.unwrap(), 0);
+}
+
+async fn concurrent_uses_of_one_refresh_token_rotate_exactly_once(app: TestApp) {
+    let id = customer(&app, "race@example.com").await;
+    app.store.insert_refresh_token(&first_token(&id, "race", START + 60_000)).await.unwrap();
+    let uses = (0..8).map(|n| {
+        let store = app.store.clone();
+        tokio::spawn(async move { store.use_refresh_token(&KeyHash("race".into()), START, &next_token(&format!("next{n}"))).await })
+    });
+    let outcomes: Vec<RefreshOutcome> = futures::future::join_all(uses).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    let rotated = outcomes.iter().filter(|o| matches!(o, RefreshOutcome::Rotated { .. })).count();
+    assert_eq!(rotated, 1, "{outcomes:?}");
+}
+
+async fn expired_revoked_and_unknown_refresh_tokens_are_invalid(app: TestApp) {
+    let id = customer(&app, "expired@example.com").await;
+    app.store.insert_refresh_token(&first_token(&id, "old", START + 1_000)).await.unwrap();
+    let hash = KeyHash("old".into());
+    assert_eq!(app.store.use_refresh_token(&hash, START + 1_000, &next_token("n1")).await.unwrap(), RefreshOutcome::Invalid);
+    assert_eq!(app.store.use_refresh_token(&KeyHash("nope".into()), START, &next_token("n2")).await.unwrap(), RefreshOutcome::Invalid);
+    // The refused rotations issued nothing.
+    assert_eq!(app.store.use_refresh_token(&KeyHash("n1".into()), START, &next_token("n3")).await.unwrap(), RefreshOutcome::Invalid);
 }

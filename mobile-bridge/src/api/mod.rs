@@ -1,5 +1,6 @@
 //! The wallet JSON API (`/wallet/v1`): one API for the approval page and native apps.
 
+pub mod accounts;
 pub mod wallet;
 
 use crate::Bridge;
@@ -15,4 +16,5 @@ pub fn router() -> Router<Arc<Bridge>> {
         .route("/wallet/v1/funding_sources", get(wallet::funding_sources))
         .route("/wallet/v1/wallets/{id}/top_ups", post(wallet::top_up))
         .route("/wallet/v1/payments", get(wallet::payments))
+        .merge(accounts::router())
 }

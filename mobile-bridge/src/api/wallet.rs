@@ -2,6 +2,7 @@
 
 use crate::approvals::{self, ApprovalError, ApprovalView, FundingSource, OwnPayment};
 use crate::auth::SignedIn;
+use crate::limits::Bucket;
 use crate::Bridge;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -112,7 +113,7 @@ pub async fn approve(
     Path(code): Path<String>,
     JsonBody(req): JsonBody<ApproveRequest>,
 ) -> Result<Json<ApprovalView>, ApiError> {
-    bridge.limit_approvals(&who.customer_id).await?;
+    bridge.limits.check(Bucket::Approve, &who.customer_id).await?;
     Ok(Json(approvals::approve(&bridge.services, &who.customer_id, &code, &req.funding_source).await?))
 }
 
@@ -131,7 +132,7 @@ pub async fn approve(
     security(("access_token" = []))
 )]
 pub async fn decline(State(bridge): State<Arc<Bridge>>, who: SignedIn, Path(code): Path<String>) -> Result<Json<ApprovalView>, ApiError> {
-    bridge.limit_approvals(&who.customer_id).await?;
+    bridge.limits.check(Bucket::Approve, &who.customer_id).await?;
     Ok(Json(approvals::decline(&bridge.services, &who.customer_id, &code).await?))
 }
 

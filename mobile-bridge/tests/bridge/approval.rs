@@ -101,7 +101,7 @@ async fn an_intent_that_expires_while_the_customer_decides_is_not_charged(app: B
     let w = wallet(&app, &phone, "KRW").await;
     assert_eq!(app.get("", &format!("/wallet/v1/approvals/{code}")).await.body["status"], "requires_action");
 
-    app.core.clock.advance(5 * 60_000 + 1);
+    app.core.clock.advance_ms(5 * 60_000 + 1);
     let reply = approve(&app, &phone, &code, w["id"].as_str().unwrap()).await;
     assert_eq!((reply.status, reply.code()), (StatusCode::CONFLICT, "intent_expired"), "{}", reply.raw);
     assert_eq!(app.intent_status(&m, &id).await["status"], "expired");

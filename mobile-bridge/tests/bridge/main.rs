@@ -5,7 +5,11 @@
 #[path = "../../../gateway/tests/api/helpers.rs"]
 mod core_helpers;
 mod helpers;
+
+mod accounts;
 mod approval;
+mod jwt;
+mod limits;
 mod pages;
 mod pwa;
 mod qr;

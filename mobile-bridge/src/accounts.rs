@@ -1,0 +1,255 @@
+//! Wallet accounts: sign-up and sign-in (argon2id password hashes), short-lived access tokens
+//! and rotating refresh tokens. A refresh token is `rt_` + 43 base62 characters, stored only as
+//! a keyed hash, and lives 30 days; each use spends it and issues the next of its family.
+
+use crate::jwt::{AccessTokens, ACCESS_TOKEN_SECS};
+use crate::limits::{Bucket, RateLimiter};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use gateway::clock::Millis;
+use gateway::domain::customer::{Customer, Identifier, Password};
+use gateway::domain::keys::KeyHash;
+use gateway::domain::ValidationError;
+use gateway::ids::{random_base62, IdKind};
+use gateway::secret::Secret;
+use gateway::service::Services;
+use gateway::store::customers::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
+use gateway::store::StoreError;
+use std::sync::{Arc, LazyLock};
+
+pub const REFRESH_TOKEN_PREFIX: &str = "rt_";
+const REFRESH_TOKEN_RANDOM_CHARS: usize = 43;
+pub const REFRESH_TOKEN_LIFETIME_MS: Millis = 30 * 24 * 3_600_000;
+
+/// A signed-in session as the sign-up, sign-in and refresh calls hand it out.
+#[derive(Debug)]
+pub struct Session {
+    pub customer: Customer,
+    pub access_token: Secret,
+    /// Seconds the access token stays valid.
+    pub expires_in: i64,
+    pub refresh_token: Secret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid input: {}", .0.message)]
+    Validation(ValidationError),
+    #[error("the email or phone number already belongs to an account")]
+    IdentifierTaken,
+    #[error("unknown account or wrong password")]
+    InvalidCredentials,
+    #[error("the account is locked until {until}")]
+    Locked { until: Millis },
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    #[error("the refresh token is not valid")]
+    RefreshTokenInvalid,
+    #[error("the refresh token was already used")]
+    RefreshTokenReused,
+    #[error("no such customer")]
+    NotFound,
+    #[error("store: {0}")]
+    Store(StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for AccountError {
+    fn from(e: ValidationError) -> Self {
+        AccountError::Validation(e)
+    }
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AccountError::NotFound,
+            other => AccountError::Store(other),
+        }
+    }
+}
+
+/// The account rules between the wallet API and the store.
+pub struct Accounts {
+    services: Arc<Services>,
+    tokens: AccessTokens,
+    limits: Arc<RateLimiter>,
+}
+
+impl Accounts {
+    pub fn new(services: Arc<Services>, limits: Arc<RateLimiter>) -> Self {
+        let tokens = AccessTokens::new(&services.hasher, &services.public_url);
+        Self { services, tokens, limits }
+    }
+
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    fn now(&self) -> Millis {
+        self.services.clock.now()
+    }
+
+    /// Opens an account with an email, a phone number or both, and signs it in.
+    pub async fn sign_up(&self, email: Option<&str>, phone: Option<&str>, password: &Secret) -> Result<Session, AccountError> {
+        let email = email.map(|e| Identifier::email(e, "email")).transpose()?;
+        let phone = phone.map(|p| Identifier::phone(p, "phone")).transpose()?;
+        if email.is_none() && phone.is_none() {
+            return Err(ValidationError::new("identifier_required", "email", "Give an email address or a phone number.").into());
+        }
+        let password = Password::parse(password)?;
+        let password_hash = hash_password(password).await?;
+        let record = NewCustomerRecord {
+            id: IdKind::Customer.generate(),
+            email: email.map(|i| i.as_str().to_owned()),
+            phone: phone.map(|i| i.as_str().to_owned()),
+            password_hash,
+            created_at: self.now(),
+        };
+        match self.services.store.create_customer(&record).await? {
+            CustomerCreated::Created(customer) => self.start_session(customer).await,
+            CustomerCreated::IdentifierTaken => Err(AccountError::IdentifierTaken),
+        }
+    }
+
+    /// Signs in with an email or phone number. An unknown account and a wrong password answer
+    /// alike, after the same password-hashing work; `client` is the caller's address, for its
+    /// rate limit.
+    pub async fn sign_in(&self, identifier: &str, password: &Secret, client: &str) -> Result<Session, AccountError> {
+        self.limits.attempt(Bucket::SignInClient, client).await.map_err(AccountError::RateLimited)?;
+        let identifier = Identifier::parse(identifier, "identifier")?;
+        let found = self.services.store.find_customer_by_identifier(&identifier).await?;
+        let now = self.now();
+        // A locked account says so before its own rate limit counts, even to the right password.
+        if let Some(until) = found.as_ref().and_then(|c| c.locked_until).filter(|&until| now < until) {
+            return Err(AccountError::Locked { until });
+        }
+        self.limits.attempt(Bucket::SignInIdentifier, identifier.as_str()).await.map_err(AccountError::RateLimited)?;
+        let Some(account) = found else {
+            verify_password(DUMMY_HASH.clone(), password.clone()).await?;
+            return Err(AccountError::InvalidCredentials);
+        };
+        if !verify_password(account.password_hash.clone(), password.clone()).await? {
+            if let Some(until) = self.services.store.record_failed_sign_in(&account.customer.id, now).await? {
+                tracing::warn!(customer = %account.customer.id, until, "wallet account locked after repeated failed sign-ins");
+            }
+            return Err(AccountError::InvalidCredentials);
+        }
+        if account.failed_signins > 0 {
+            self.services.store.reset_failed_sign_ins(&account.customer.id).await?;
+        }
+        self.start_session(account.customer).await
+    }
+
+    /// Spends a refresh token for a new access token and the next refresh token.
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Session, AccountError> {
+        if !is_refresh_token_shaped(refresh_token.expose()) {
+            return Err(AccountError::RefreshTokenInvalid);
+        }
+        let now = self.now();
+        let next_value = new_refresh_value();
+        let next = NextRefreshToken {
+            id: IdKind::RefreshToken.generate(),
+            token_hash: self.hash(&next_value),
+            expires_at: now + REFRESH_TOKEN_LIFETIME_MS,
+        };
+        match self.services.store.use_refresh_token(&self.hash(refresh_token), now, &next).await? {
+            RefreshOutcome::Rotated { customer_id } => {
+                let customer = self.services.store.get_customer(&customer_id).await?;
+                let access_token = self.tokens.issue(&customer.id, now).map_err(|e| AccountError::Internal(e.to_string()))?;
+                Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token: next_value })
+            }
+            RefreshOutcome::Reused { customer_id } => {
+                tracing::warn!(customer = %customer_id, "a spent refresh token came back; its family is revoked");
+                Err(AccountError::RefreshTokenReused)
+            }
+            RefreshOutcome::Invalid => Err(AccountError::RefreshTokenInvalid),
+        }
+    }
+
+    /// Signs out: every refresh token of this one's family stops working. Unknown tokens are
+    /// not an error (signing out twice is fine).
+    pub async fn sign_out(&self, refresh_token: &Secret) -> Result<(), AccountError> {
+        if is_refresh_token_shaped(refresh_token.expose()) {
+            self.services.store.revoke_refresh_family(&self.hash(refresh_token), self.now()).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn customer(&self, customer_id: &str) -> Result<Customer, AccountError> {
+        Ok(self.services.store.get_customer(customer_id).await?)
+    }
+
+    /// A new refresh-token family and an access token for `customer`.
+    async fn start_session(&self, customer: Customer) -> Result<Session, AccountError> {
+        let now = self.now();
+        let refresh_token = new_refresh_value();
+        let record = RefreshTokenRecord {
+            id: IdKind::RefreshToken.generate(),
+            family_id: format!("rtf_{}", random_base62(24)),
+            customer_id: customer.id.clone(),
+            token_hash: self.hash(&refresh_token),
+            created_at: now,
+            expires_at: now + REFRESH_TOKEN_LIFETIME_MS,
+        };
+        self.services.store.insert_refresh_token(&record).await?;
+        let access_token = self.tokens.issue(&customer.id, now).map_err(|e| AccountError::Internal(e.to_string()))?;
+        Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token })
+    }
+
+    fn hash(&self, token: &Secret) -> KeyHash {
+        self.services.hasher.hash(token.expose())
+    }
+}
+
+fn new_refresh_value() -> Secret {
+    Secret::new(format!("{REFRESH_TOKEN_PREFIX}{}", random_base62(REFRESH_TOKEN_RANDOM_CHARS)))
+}
+
+fn is_refresh_token_shaped(token: &str) -> bool {
+    token
+        .strip_prefix(REFRESH_TOKEN_PREFIX)
+        .is_some_and(|rest| rest.len() == REFRESH_TOKEN_RANDOM_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Argon2id, version 0x13, with the crate's default cost (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Verified against when the account does not exist, so that the answer takes as long.
+static DUMMY_HASH: LazyLock<Secret> = LazyLock::new(|| {
+    let password = random_base62(24);
+    match argon2().hash_password(password.as_bytes()) {
+        Ok(hash) => Secret::new(hash.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "hashing the dummy password failed");
+            Secret::new(String::new())
+        }
+    }
+});
+
+/// The PHC string of `password`, hashed off the async threads.
+async fn hash_password(password: Password) -> Result<Secret, AccountError> {
+    tokio::task::spawn_blocking(move || argon2().hash_password(password.expose().as_bytes()).map(|h| Secret::new(h.to_string())))
+        .await
+        .map_err(|e| AccountError::Internal(e.to_string()))?
+        .map_err(|e| AccountError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash`, checked off the async threads.
+async fn verify_password(hash: Secret, password: Secret) -> Result<bool, AccountError> {
+    tokio::task::spawn_blocking(move || {
+        match PasswordVerifier::<str>::verify_password(&argon2(), password.expose().as_bytes(), hash.expose()) {
+            Ok(()) => true,
+            Err(argon2::password_hash::Error::PasswordInvalid) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "a stored password hash could not be checked");
+                false
+            }
+        }
+    })
+    .await
+    .map_err(|e| AccountError::Internal(e.to_string()))
+}
