@@ -361,6 +361,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             apple_app_ids: config.apple_app_ids.clone(),
             android_cert_fingerprints: config.android_cert_fingerprints.clone(),
             redis_url: config.redis_url.clone(),
+            client_ip_header: config.client_ip_header.clone(),
         },
     );
     let app = gateway::api::router(services)

@@ -30,6 +30,9 @@ pub struct Config {
     /// SHA-256 fingerprints of the Android signing certificates, served in
     /// `/.well-known/assetlinks.json` for `app_links.android_package`.
     pub android_cert_fingerprints: Vec<String>,
+    /// The header in which the load balancer passes the client's address (`x-real-ip`), for
+    /// per-client rate limits; unset, only the socket's peer counts.
+    pub client_ip_header: Option<String>,
 }
 
 /// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
@@ -47,6 +50,7 @@ struct FileConfig {
     android_package: Option<String>,
     apple_app_ids: Option<Vec<String>>,
     android_cert_fingerprints: Option<Vec<String>>,
+    client_ip_header: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +69,8 @@ impl Config {
     /// Loads from `file` (if given, it must exist; otherwise `paygate.toml` is read when present),
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
     /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`,
-    /// `PAYGATE_APP_SCHEME`, `PAYGATE_ANDROID_PACKAGE`, `PAYGATE_APPLE_APP_IDS`, `PAYGATE_ANDROID_CERT_SHA256`.
+    /// `PAYGATE_APP_SCHEME`, `PAYGATE_ANDROID_PACKAGE`, `PAYGATE_APPLE_APP_IDS`, `PAYGATE_ANDROID_CERT_SHA256`,
+    /// `PAYGATE_CLIENT_IP_HEADER`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -149,7 +154,14 @@ impl Config {
         if let Some(bad) = android_cert_fingerprints.iter().find(|f| !fingerprint_ok(f)) {
             return Err(ConfigError::Invalid(format!("android certificate fingerprint `{bad}` must be 32 hex bytes separated by colons")));
         }
+        let client_ip_header = env("PAYGATE_CLIENT_IP_HEADER").or(file_config.client_ip_header).map(|h| h.trim().to_ascii_lowercase());
+        if let Some(h) = &client_ip_header {
+            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(ConfigError::Invalid(format!("client_ip_header `{h}` is not an HTTP header name")));
+            }
+        }
         Ok(Config {
+            client_ip_header,
             bind,
             public_url,
             database_url,
@@ -277,6 +289,8 @@ mod tests {
         assert!(with("PAYGATE_APPLE_APP_IDS", "nodot").is_err());
         assert_eq!(with("PAYGATE_ANDROID_CERT_SHA256", &fp).unwrap().android_cert_fingerprints, vec![fp.clone()]);
         assert!(with("PAYGATE_ANDROID_CERT_SHA256", "AB:CD").is_err());
+        assert_eq!(with("PAYGATE_CLIENT_IP_HEADER", "X-Real-IP").unwrap().client_ip_header.as_deref(), Some("x-real-ip"));
+        assert!(with("PAYGATE_CLIENT_IP_HEADER", "x real ip").is_err());
     }
 
     #[test]

@@ -47,16 +47,24 @@ impl FromRequestParts<Arc<Bridge>> for SignedIn {
     }
 }
 
-/// The client's IP address as the socket saw it, or `unknown` when the server was not started
-/// with connect info (tests driving the router directly).
+/// The client's IP address, for rate limits. Behind a load balancer every request comes from
+/// the balancer, so a deployment names the header its proxy sets (`client_ip_header`, for
+/// example `x-real-ip`); its last comma-separated value is the address the proxy saw. Without
+/// that setting the header is ignored (a client could write anything there) and the socket's
+/// peer is used, or `unknown` when there is none (tests driving the router directly).
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<Arc<Bridge>> for ClientAddress {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
-        Ok(ClientAddress(ip.unwrap_or_else(|| "unknown".to_owned())))
+    async fn from_request_parts(parts: &mut Parts, bridge: &Arc<Bridge>) -> Result<Self, Infallible> {
+        let from_proxy = bridge.settings.client_ip_header.as_deref().and_then(|name| {
+            let value = parts.headers.get(name)?.to_str().ok()?;
+            let last = value.rsplit(',').next()?.trim();
+            last.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+        });
+        let peer = || parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+        Ok(ClientAddress(from_proxy.or_else(peer).unwrap_or_else(|| "unknown".to_owned())))
     }
 }

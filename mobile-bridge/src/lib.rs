@@ -30,6 +30,9 @@ pub struct BridgeSettings {
     pub android_cert_fingerprints: Vec<String>,
     /// Redis for rate limits shared by every replica; `None` keeps them in this process.
     pub redis_url: Option<Secret>,
+    /// The header, lower-case, in which the deployment's proxy passes the client's address
+    /// (`x-real-ip`); `None` trusts only the socket's peer.
+    pub client_ip_header: Option<String>,
 }
 
 /// Everything the customer-side handlers need.

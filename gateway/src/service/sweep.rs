@@ -25,6 +25,7 @@ pub struct SweepReport {
     pub settled_refunds: usize,
     pub purged_idempotency_keys: u64,
     pub purged_webhook_history: u64,
+    pub purged_refresh_tokens: u64,
     /// Items that failed this time; they are tried again on the next sweep.
     pub errors: usize,
 }
@@ -59,6 +60,7 @@ impl Services {
         }
         report.purged_idempotency_keys = self.store.idempotency_purge(now - IDEMPOTENCY_RETENTION_MS).await?;
         report.purged_webhook_history = self.store.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
+        report.purged_refresh_tokens = self.store.purge_refresh_tokens(now).await?;
         Ok(report)
     }
 }

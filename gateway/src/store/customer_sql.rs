@@ -175,6 +175,17 @@ macro_rules! customer_store_methods {
                 .await?
                 .rows_affected())
             }
+
+            async fn purge_refresh_tokens(&self, before: Millis) -> Result<u64, StoreError> {
+                Ok(sqlx::query(
+                    "DELETE FROM refresh_tokens WHERE family_id IN \
+                       (SELECT family_id FROM refresh_tokens GROUP BY family_id HAVING MAX(expires_at) < $1)",
+                )
+                .bind(before)
+                .execute(self.write_pool())
+                .await?
+                .rows_affected())
+            }
         }
     };
 }

@@ -32,6 +32,9 @@ pub trait CustomerStore: Send + Sync {
     async fn use_refresh_token(&self, hash: &KeyHash, now: Millis, next: &NextRefreshToken) -> Result<RefreshOutcome, StoreError>;
     /// Revokes every token of the family `hash` belongs to (sign-out); how many were still live.
     async fn revoke_refresh_family(&self, hash: &KeyHash, now: Millis) -> Result<u64, StoreError>;
+    /// Forgets refresh-token families whose every token expired before `before` (a family with
+    /// a live token keeps its spent ones, so their reuse is still caught); how many rows went.
+    async fn purge_refresh_tokens(&self, before: Millis) -> Result<u64, StoreError>;
 }
 
 /// A new account: its identifiers (at least one) and its argon2id password hash (PHC string).

@@ -28,6 +28,7 @@ crate::on_both_engines!(
     a_refresh_token_rotates_once_and_its_reuse_revokes_the_family,
     concurrent_uses_of_one_refresh_token_rotate_exactly_once,
     expired_revoked_and_unknown_refresh_tokens_are_invalid,
+    only_refresh_families_expired_through_and_through_are_purged,
 );
 
 fn scope(merchant: &str) -> Scope {
@@ -326,4 +327,16 @@ async fn expired_revoked_and_unknown_refresh_tokens_are_invalid(app: TestApp) {
     assert_eq!(app.store.use_refresh_token(&KeyHash("nope".into()), START, &next_token("n2")).await.unwrap(), RefreshOutcome::Invalid);
     // The refused rotations issued nothing.
     assert_eq!(app.store.use_refresh_token(&KeyHash("n1".into()), START, &next_token("n3")).await.unwrap(), RefreshOutcome::Invalid);
+}
+
+async fn only_refresh_families_expired_through_and_through_are_purged(app: TestApp) {
+    let id = customer(&app, "purge@example.com").await;
+    app.store.insert_refresh_token(&first_token(&id, "gone", START + 1_000)).await.unwrap();
+    app.store.insert_refresh_token(&first_token(&id, "spent", START + 1_000)).await.unwrap();
+    // The spent token's family lives on in its successor, which expires later.
+    let rotated = app.store.use_refresh_token(&KeyHash("spent".into()), START, &next_token("live")).await.unwrap();
+    assert!(matches!(rotated, RefreshOutcome::Rotated { .. }), "{rotated:?}");
+    assert_eq!(app.store.purge_refresh_tokens(START + 2_000).await.unwrap(), 1, "only the family whose every token expired");
+    let reused = app.store.use_refresh_token(&KeyHash("spent".into()), START + 2_000, &next_token("again")).await.unwrap();
+    assert!(matches!(reused, RefreshOutcome::Reused { .. }), "the kept family still catches the reuse of its spent token: {reused:?}");
 }

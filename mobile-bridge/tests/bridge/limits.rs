@@ -3,7 +3,8 @@
 //! when Redis is unreachable.
 
 use crate::core_helpers::START;
-use crate::helpers::{BridgeApp, PASSWORD};
+use crate::helpers::{BridgeApp, Engine, TestApp, PASSWORD};
+use mobile_bridge::BridgeSettings;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gateway::clock::{Clock, ManualClock};
@@ -107,4 +108,35 @@ async fn a_limiter_whose_redis_is_unreachable_still_counts_in_process() {
     assert_eq!(limits.attempt(Bucket::Approve, "cus_fallback").await, Err(60));
     clock.advance_minutes(1);
     assert_eq!(limits.attempt(Bucket::Approve, "cus_fallback").await, Ok(()));
+}
+
+/// Signs in from `client` as the proxy names it in `x-real-ip`.
+async fn sign_in_via_proxy(app: &BridgeApp, n: usize, client: &str) -> StatusCode {
+    let req = Request::post("/wallet/v1/sessions")
+        .header("content-type", "application/json")
+        .header("x-real-ip", client)
+        .body(Body::from(json!({ "identifier": format!("user{n}@example.com"), "password": PASSWORD }).to_string()))
+        .unwrap();
+    app.send_raw(req).await.status()
+}
+
+#[tokio::test]
+async fn behind_a_proxy_each_client_gets_its_own_sign_in_budget() {
+    let settings = BridgeSettings { client_ip_header: Some("x-real-ip".into()), ..BridgeSettings::default() };
+    let app = BridgeApp::over(TestApp::on(Engine::Sqlite).await, settings);
+    for n in 0..20 {
+        assert_eq!(sign_in_via_proxy(&app, n, "203.0.113.7").await, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    assert_eq!(sign_in_via_proxy(&app, 20, "203.0.113.7").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sign_in_via_proxy(&app, 21, "198.51.100.9").await, StatusCode::UNAUTHORIZED, "another client behind the same proxy");
+}
+
+#[tokio::test]
+async fn without_a_configured_proxy_header_a_client_cannot_choose_its_address() {
+    let app = BridgeApp::on(Engine::Sqlite).await;
+    for n in 0..20 {
+        let spoofed = format!("198.51.100.{n}");
+        assert_eq!(sign_in_via_proxy(&app, n, &spoofed).await, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    assert_eq!(sign_in_via_proxy(&app, 20, "192.0.2.1").await, StatusCode::TOO_MANY_REQUESTS, "the header is ignored");
 }
