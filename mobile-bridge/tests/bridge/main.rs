@@ -13,4 +13,5 @@ mod limits;
 mod pages;
 mod pwa;
 mod qr;
+mod wallet_recovery;
 mod well_known;
