@@ -38,8 +38,13 @@ enum Command {
     Webhook(WebhookCommand),
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Print the OpenAPI document the code generates.
-    Openapi,
+    /// Print the OpenAPI document the code generates: the merchant API's, or with `--wallet` the
+    /// wallet API's (`openapi/openapi.json`, `openapi/wallet.json`).
+    Openapi {
+        /// The customer-side wallet API (`/wallet/v1`) instead of the merchant API.
+        #[arg(long)]
+        wallet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,8 +163,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        print!("{}", gateway::api::docs::openapi_json());
+    if let Some(Command::Openapi { wallet }) = cli.command {
+        if wallet {
+            print!("{}", mobile_bridge::api::docs::wallet_openapi_json());
+        } else {
+            print!("{}", gateway::api::docs::openapi_json());
+        }
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -169,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let services = open(&config).await?;
     match command {
-        Command::Serve | Command::Openapi => Ok(()),
+        Command::Serve | Command::Openapi { .. } => Ok(()),
         Command::Migrate => {
             println!("migrations applied ({})", services.store.engine());
             Ok(())
@@ -322,7 +331,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("Paygate is running ({} store)", services.store.engine());
     println!("  API base URL  {}/v1", config.public_url);
     println!("  API docs      {}/docs", config.public_url);
-    println!("  OpenAPI       {}/openapi.json", config.public_url);
+    println!("  OpenAPI       {}/openapi.json and {}/wallet/v1/openapi.json", config.public_url, config.public_url);
     println!("  Wallet API    {}/wallet/v1 (customer phones and apps; approval links are {}/p/<code>)", config.public_url, config.public_url);
     if first_run {
         let (merchant, keys) = services.create_merchant("Demo Shop").await?;

@@ -71,6 +71,14 @@ pub async fn swagger_js() -> impl IntoResponse {
     )
 }
 
+/// The standalone preset: its top bar is what lets the page pick between the two specs.
+pub async fn swagger_preset_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../assets/docs/swagger-ui-standalone-preset.js"),
+    )
+}
+
 pub async fn swagger_css() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
@@ -78,10 +86,24 @@ pub async fn swagger_css() -> impl IntoResponse {
     )
 }
 
-/// Tells Swagger UI where the spec is; kept out of the HTML so the page needs no inline script.
+/// What `/docs/assets/init.js` runs: Swagger UI with both specs (the merchant API and the
+/// customer side's wallet API, served by the mobile bridge), picked from its top bar.
+pub const INIT_JS: &str = "window.onload = function () {\n\
+  window.ui = SwaggerUIBundle({\n\
+    urls: [\n\
+      { url: '/openapi.json', name: 'Merchant API' },\n\
+      { url: '/wallet/v1/openapi.json', name: 'Wallet API' }\n\
+    ],\n\
+    'urls.primaryName': 'Merchant API',\n\
+    dom_id: '#swagger-ui',\n\
+    deepLinking: true,\n\
+    validatorUrl: null,\n\
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],\n\
+    layout: 'StandaloneLayout'\n\
+  });\n\
+};\n";
+
+/// Tells Swagger UI where the specs are; kept out of the HTML so the page needs no inline script.
 pub async fn init_js() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        "window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true }); };\n",
-    )
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT_JS)
 }

@@ -68,6 +68,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/openapi.json", get(docs::spec))
         .route("/docs", get(docs::page))
         .route("/docs/assets/swagger-ui-bundle.js", get(docs::swagger_js))
+        .route("/docs/assets/swagger-ui-standalone-preset.js", get(docs::swagger_preset_js))
         .route("/docs/assets/swagger-ui.css", get(docs::swagger_css))
         .route("/docs/assets/init.js", get(docs::init_js))
         .route("/healthz", get(|| async { "ok" }))

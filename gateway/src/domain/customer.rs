@@ -6,6 +6,7 @@ use crate::clock::{rfc3339, Millis};
 use crate::secret::Secret;
 use serde::Serialize;
 use std::fmt;
+use utoipa::ToSchema;
 
 /// Failed sign-ins in a row that lock an account.
 pub const SIGN_IN_FAILURE_LIMIT: i64 = 10;
@@ -137,12 +138,16 @@ impl fmt::Debug for Password {
 }
 
 /// A wallet account as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Customer {
+    /// `cus_...`
     pub id: String,
+    /// Lower-cased; `null` when the account was opened with a phone number only.
     pub email: Option<String>,
+    /// E.164 (`+821012345678`); `null` when the account was opened with an email address only.
     pub phone: Option<String>,
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
 }
 

@@ -62,11 +62,25 @@ async fn the_spec_and_the_docs_page_are_served_without_any_external_asset() {
 
     let page = app.send(Request::get("/docs").body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
-    for asset in ["/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/init.js"] {
+    let assets = [
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui-standalone-preset.js",
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/init.js",
+    ];
+    for asset in assets {
         assert!(page.raw.contains(asset), "{asset}");
         let served = app.send(Request::get(asset).body(Body::empty()).unwrap()).await;
         assert_eq!(served.status, StatusCode::OK, "{asset}");
         assert!(served.raw.len() > 100, "{asset}");
     }
     assert!(!page.raw.contains("http://") && !page.raw.contains("https://"), "no CDN or external URL in the docs page");
+
+    // Swagger UI offers both specs (the wallet one is served by the mobile bridge's router) and
+    // loads nothing from elsewhere: no online validator badge.
+    let init = app.send(Request::get("/docs/assets/init.js").body(Body::empty()).unwrap()).await;
+    for spec in ["{ url: '/openapi.json', name: 'Merchant API' }", "{ url: '/wallet/v1/openapi.json', name: 'Wallet API' }", "validatorUrl: null"] {
+        assert!(init.raw.contains(spec), "init.js lacks {spec}: {}", init.raw);
+    }
+    assert!(!init.raw.contains("http://") && !init.raw.contains("https://"), "no external URL in init.js");
 }

@@ -1,6 +1,7 @@
 //! The wallet JSON API (`/wallet/v1`): one API for the approval page and native apps.
 
 pub mod accounts;
+pub mod docs;
 pub mod wallet;
 
 use crate::Bridge;
@@ -16,5 +17,6 @@ pub fn router() -> Router<Arc<Bridge>> {
         .route("/wallet/v1/funding_sources", get(wallet::funding_sources))
         .route("/wallet/v1/wallets/{id}/top_ups", post(wallet::top_up))
         .route("/wallet/v1/payments", get(wallet::payments))
+        .route("/wallet/v1/openapi.json", get(docs::spec))
         .merge(accounts::router())
 }

@@ -10,6 +10,7 @@ mod accounts;
 mod approval;
 mod jwt;
 mod limits;
+mod openapi;
 mod pages;
 mod pwa;
 mod qr;
