@@ -164,7 +164,11 @@
     return checked ? checked.value : null;
   }
 
-  function renderSources(data) {
+  function renderSources(all) {
+    // On an approval, only what can pay this payment: its mode, and wallets in its currency.
+    var data = !choosing ? all : all.filter(function (s) {
+      return s.livemode === config.livemode && (s.type !== 'wallet' || s.currency === config.currency);
+    });
     while (list.lastChild && list.lastChild.tagName !== 'LEGEND') list.removeChild(list.lastChild);
     if (!data.length) {
       var none = document.createElement(choosing ? 'p' : 'li');

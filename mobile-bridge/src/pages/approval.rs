@@ -54,6 +54,8 @@ pub struct ScriptConfig<'a> {
     /// The approval code (`null` on the wallet home).
     pub code: Option<&'a str>,
     pub currency: Option<&'a str>,
+    /// The payment's mode: only funding sources of that mode can pay it.
+    pub livemode: Option<bool>,
     pub api: &'static str,
     pub t: &'static ScriptTexts,
 }
@@ -120,7 +122,13 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
     let mut page = match view_of(&intent, now) {
         View::Approve => {
             let remaining_ms = intent.expires_at - now;
-            let config = ScriptConfig { code: Some(&code), currency: Some(intent.currency.code()), api: "/wallet/v1", t: &t.script };
+            let config = ScriptConfig {
+                code: Some(&code),
+                currency: Some(intent.currency.code()),
+                livemode: Some(intent.livemode),
+                api: "/wallet/v1",
+                t: &t.script,
+            };
             let page = ApprovalPage {
                 shell,
                 summary,
@@ -161,7 +169,7 @@ fn mm_ss(ms: i64) -> String {
 
 /// For the script's own pages (the wallet home): the same settings without an intent.
 pub fn wallet_config(lang: Lang) -> String {
-    let config = ScriptConfig { code: None, currency: None, api: "/wallet/v1", t: &lang.texts().script };
+    let config = ScriptConfig { code: None, currency: None, livemode: None, api: "/wallet/v1", t: &lang.texts().script };
     serde_json::to_string(&config).unwrap_or_default()
 }
 

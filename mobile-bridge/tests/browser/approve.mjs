@@ -154,8 +154,10 @@ async function run(base, sk, browser) {
   await page.locator('#password').fill(CUSTOMER.password);
   await page.locator('#auth-submit').tap();
   await failOnMessage(page, page.locator('#sources').waitFor({ state: 'visible' }), 'signing in');
-  const wallet = page.locator('input[name="funding_source"][data-type="wallet"]').first();
-  check((await wallet.count()) === 1, 'the customer has a wallet funding source');
+  const wallets = page.locator('input[name="funding_source"][data-type="wallet"]');
+  // The customer has KRW and USD test wallets; only the one in the payment's currency is offered.
+  check((await wallets.count()) === 1, `exactly one wallet can pay a KRW payment (found ${await wallets.count()})`);
+  const wallet = wallets.first();
   await wallet.tap();
   check(await wallet.isChecked(), 'the wallet is chosen');
   check(await page.locator('#approve').isEnabled(), 'Approve is enabled once a funding source is chosen');
