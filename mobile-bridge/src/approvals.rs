@@ -214,32 +214,56 @@ async fn payment_method(services: &Services, customer_id: &str, source: &str, in
 
 /// The customer approves with `source`: exactly one approval of an intent goes through, however
 /// many phones try at once; the others learn that it was already handled.
+///
+/// The same customer asking again (a retry after a lost answer, a second tap) gets the outcome of
+/// their first approval, and nothing moves again.
 pub async fn approve(services: &Arc<Services>, customer_id: &str, code: &str, source: &str) -> Result<ApprovalView, ApprovalError> {
     let coded = find(services, code).await?;
-    let CodedIntent { scope, intent, merchant_name } = coded;
-    if intent.status != IntentStatus::RequiresAction {
-        return Err(ApprovalError::Closed(intent.status));
+    if coded.intent.status != IntentStatus::RequiresAction {
+        return answered_before(code, coded, customer_id, Answer::Approve);
     }
-    let method = payment_method(services, customer_id, source, &intent).await?;
-    let after = services.approve_intent(&scope, &intent.id, method, Some(customer_id)).await.map_err(closed_on_conflict)?;
-    Ok(ApprovalView::new(code, &merchant_name, &after))
+    let method = payment_method(services, customer_id, source, &coded.intent).await?;
+    match services.approve_intent(&coded.scope, &coded.intent.id, method, Some(customer_id)).await {
+        Ok(after) => Ok(ApprovalView::new(code, &coded.merchant_name, &after)),
+        Err(ServiceError::InvalidState { .. }) => answered_before(code, find(services, code).await?, customer_id, Answer::Approve),
+        Err(e) => Err(e.into()),
+    }
 }
 
+/// The customer refuses; asking again answers the same.
 pub async fn decline(services: &Services, customer_id: &str, code: &str) -> Result<ApprovalView, ApprovalError> {
-    let CodedIntent { scope, intent, merchant_name } = find(services, code).await?;
-    if intent.status != IntentStatus::RequiresAction {
-        return Err(ApprovalError::Closed(intent.status));
+    let coded = find(services, code).await?;
+    if coded.intent.status != IntentStatus::RequiresAction {
+        return answered_before(code, coded, customer_id, Answer::Decline);
     }
-    let after = services.decline_intent(&scope, &intent.id, Some(customer_id)).await.map_err(closed_on_conflict)?;
-    Ok(ApprovalView::new(code, &merchant_name, &after))
+    match services.decline_intent(&coded.scope, &coded.intent.id, Some(customer_id)).await {
+        Ok(after) => Ok(ApprovalView::new(code, &coded.merchant_name, &after)),
+        Err(ServiceError::InvalidState { .. }) => answered_before(code, find(services, code).await?, customer_id, Answer::Decline),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Another phone got there first: the intent left `requires_action` between our read and the
-/// compare-and-set.
-fn closed_on_conflict(e: ServiceError) -> ApprovalError {
-    match e {
-        ServiceError::InvalidState { current, .. } => ApprovalError::Closed(current),
-        other => ApprovalError::Service(other),
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Approve,
+    Decline,
+}
+
+/// The intent no longer awaits the customer. If this customer's own answer of the same kind
+/// closed it, that answer's outcome is repeated; anything else (another phone got there first,
+/// the merchant canceled, the window closed) is `approval_closed`.
+fn answered_before(code: &str, coded: CodedIntent, customer_id: &str, answer: Answer) -> Result<ApprovalView, ApprovalError> {
+    let intent = &coded.intent;
+    let theirs = coded.customer_id.as_deref() == Some(customer_id);
+    // A decline never reaches a connector; an approval always does.
+    let same_kind = match answer {
+        Answer::Approve => intent.connector.is_some(),
+        Answer::Decline => intent.connector.is_none() && intent.failure_code.as_deref() == Some("customer_declined"),
+    };
+    if theirs && same_kind {
+        Ok(ApprovalView::new(code, &coded.merchant_name, intent))
+    } else {
+        Err(ApprovalError::Closed(intent.status))
     }
 }
 

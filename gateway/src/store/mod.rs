@@ -62,6 +62,8 @@ pub struct CodedIntent {
     pub scope: Scope,
     pub intent: PaymentIntent,
     pub merchant_name: String,
+    /// The wallet customer who approved or declined it, once one has.
+    pub customer_id: Option<String>,
 }
 
 /// A payment as the wallet customer who approved or declined it sees it.

@@ -94,7 +94,8 @@ pub struct ApproveRequest {
     post, path = "/wallet/v1/approvals/{code}/approve", tag = "Approvals",
     description = "Pays with one of the customer's funding sources. Answers once the processor has decided: `succeeded`, \
 `failed` (with `failure_code`), or `requires_confirmation` when the merchant confirms manually. Of several phones approving \
-one payment at once, exactly one goes through; the others get `approval_closed`.",
+one payment at once, exactly one goes through; the others get `approval_closed`. The same customer approving again \
+(a retry after a lost answer) gets the outcome of their first approval, and nothing is charged again.",
     params(("code" = String, Path, description = "The approval code")),
     request_body = ApproveRequest,
     responses(

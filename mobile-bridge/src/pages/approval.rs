@@ -96,7 +96,7 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
             return render(&unavailable(choice.lang), StatusCode::SERVICE_UNAVAILABLE, choice, secure);
         }
     };
-    let Some(CodedIntent { scope, mut intent, merchant_name }) = found else {
+    let Some(CodedIntent { scope, mut intent, merchant_name, .. }) = found else {
         return render(&invalid_link(choice.lang), StatusCode::NOT_FOUND, choice, secure);
     };
     let now = bridge.services.clock.now();

@@ -70,9 +70,15 @@ async fn approving_with_the_wallet_captures_once_and_moves_the_balance(app: Brid
     assert_eq!(own.body["data"][0]["merchant_name"], "Test Shop");
     assert_eq!(own.body["data"][0]["status"], "succeeded");
 
-    let again = approve(&app, &phone, &code, w["id"].as_str().unwrap()).await;
-    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "approval_closed"), "{}", again.raw);
+    let retried = approve(&app, &phone, &code, w["id"].as_str().unwrap()).await;
+    assert_eq!((retried.status, &retried.body["status"]), (StatusCode::OK, &json!("succeeded")), "a retry gets the first outcome: {}", retried.raw);
     assert_eq!(balance(&app, &phone, "KRW").await, 988_000, "a second approval moves nothing");
+    assert_eq!(app.core.test_card.view(&id).authorization_requests, 0);
+    let other = app.sign_up("someone-else@example.com").await;
+    let late = approve(&app, &other, &code, "card_test_visa").await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "approval_closed"), "{}", late.raw);
+    let declined_after = app.post(&phone.access_token, &format!("/wallet/v1/approvals/{code}/decline"), json!({})).await;
+    assert_eq!(declined_after.code(), "approval_closed", "an approved payment cannot be declined: {}", declined_after.raw);
     app.core.assert_ledger_balanced().await;
 }
 
@@ -89,6 +95,8 @@ async fn declining_fails_the_intent_and_moves_nothing(app: BridgeApp) {
 
     let late = approve(&app, &phone, &code, w["id"].as_str().unwrap()).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "approval_closed"), "{}", late.raw);
+    let declined_again = app.post(&phone.access_token, &format!("/wallet/v1/approvals/{code}/decline"), json!({})).await;
+    assert_eq!((declined_again.status, &declined_again.body["failure_code"]), (StatusCode::OK, &json!("customer_declined")), "{}", declined_again.raw);
     assert_eq!(balance(&app, &phone, "KRW").await, 1_000_000);
     let own = app.get(&phone.access_token, "/wallet/v1/payments").await;
     assert_eq!(own.body["data"][0]["status"], "failed", "the declined payment is the customer's own: {}", own.raw);
@@ -241,8 +249,14 @@ async fn two_phones_approving_at_once_get_one_capture_and_one_clear_error(app: B
         let txns = app.core.get(&m.sk, &format!("/v1/transactions?payment_intent={id}")).await;
         assert_eq!(txns.body["data"].as_array().map(Vec::len), Some(1), "one capture: {}", txns.raw);
     }
+    // One phone tapping twice at once: both answers are the one outcome, with one capture.
+    let (id, code) = app.intent(&m, json!({ "merchant_order_id": "double-tap" })).await;
+    let (r1, r2) = tokio::join!(approve(&app, &a, &code, wa["id"].as_str().unwrap()), approve(&app, &a, &code, wa["id"].as_str().unwrap()));
+    assert_eq!((r1.status, r2.status), (StatusCode::OK, StatusCode::OK), "{} / {}", r1.raw, r2.raw);
+    let txns = app.core.get(&m.sk, &format!("/v1/transactions?payment_intent={id}")).await;
+    assert_eq!(txns.body["data"].as_array().map(Vec::len), Some(1), "one capture: {}", txns.raw);
     let spent = (1_000_000 - balance(&app, &a, "KRW").await) + (1_000_000 - balance(&app, &b, "KRW").await);
-    assert_eq!(spent, 5 * 10_000, "five payments, five debits, whoever won each");
+    assert_eq!(spent, 6 * 10_000, "six payments, six debits, whoever won each");
     app.core.assert_ledger_balanced().await;
 }
 
