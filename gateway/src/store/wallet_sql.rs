@@ -83,7 +83,7 @@ macro_rules! wallet_store_methods {
 
             async fn list_wallets(&self, customer_id: &str) -> Result<Vec<$crate::domain::wallet::Wallet>, StoreError> {
                 use $crate::store::wallets::{WalletRow, WALLET_COLUMNS};
-                let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE customer_id = $1 ORDER BY livemode, created_at, id");
+                let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE customer_id = $1 ORDER BY livemode, currency");
                 let rows = sqlx::query_as::<_, WalletRow>(&sql).bind(customer_id).fetch_all(self.read_pool()).await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }

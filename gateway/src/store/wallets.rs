@@ -37,6 +37,7 @@ pub trait WalletStore: Send + Sync {
     /// The customer's wallet in `currency` and mode; opened with `opening` (an `opening` entry)
     /// if it has none yet.
     async fn open_wallet(&self, customer_id: &str, livemode: bool, currency: Currency, opening: i64, now: Millis) -> Result<Wallet, StoreError>;
+    /// Test-mode wallets first, then by currency code.
     async fn list_wallets(&self, customer_id: &str) -> Result<Vec<Wallet>, StoreError>;
     /// Another customer's wallet is not found.
     async fn get_wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Wallet, StoreError>;
