@@ -125,7 +125,9 @@ impl Accounts {
         if let Some(until) = found.as_ref().and_then(|c| c.locked_until).filter(|&until| now < until) {
             return Err(AccountError::Locked { until });
         }
-        self.limits.attempt(Bucket::SignInIdentifier, identifier.as_str()).await.map_err(AccountError::RateLimited)?;
+        // Counted under a keyed hash: the email or phone number never reaches Redis.
+        let counted_as = self.services.hasher.hash(&format!("sign-in:{}", identifier.as_str())).0;
+        self.limits.attempt(Bucket::SignInIdentifier, &counted_as).await.map_err(AccountError::RateLimited)?;
         let Some(account) = found else {
             verify_password(DUMMY_HASH.clone(), password.clone()).await?;
             return Err(AccountError::InvalidCredentials);

@@ -140,3 +140,16 @@ async fn without_a_configured_proxy_header_a_client_cannot_choose_its_address() 
     }
     assert_eq!(sign_in_via_proxy(&app, 20, "192.0.2.1").await, StatusCode::TOO_MANY_REQUESTS, "the header is ignored");
 }
+
+#[tokio::test]
+async fn an_email_reaches_redis_only_as_a_keyed_hash() {
+    let settings = BridgeSettings { redis_url: Some(Secret::new("redis://127.0.0.1:6379")), ..BridgeSettings::default() };
+    let app = BridgeApp::over(TestApp::on(Engine::Sqlite).await, settings);
+    let marker = format!("hidden{}", gateway::ids::random_base62(12).to_lowercase());
+    assert_eq!(app.sign_in(&format!("{marker}@example.com"), PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.expect("Redis at 127.0.0.1:6379");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("paygate:rl:*").query_async(&mut conn).await.unwrap();
+    assert!(keys.iter().any(|k| k.starts_with("paygate:rl:signin_identifier:")), "the attempt was counted in Redis: {keys:?}");
+    assert!(keys.iter().all(|k| !k.contains(&marker)), "{keys:?}");
+}
