@@ -12,7 +12,7 @@ use gateway::domain::keys::KeyHash;
 use gateway::domain::ValidationError;
 use gateway::ids::{random_base62, IdKind};
 use gateway::secret::Secret;
-use gateway::service::Services;
+use gateway::service::{ServiceError, Services};
 use gateway::store::customers::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
 use gateway::store::StoreError;
 use std::sync::{Arc, LazyLock};
@@ -33,8 +33,6 @@ pub struct Session {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("invalid input: {}", .0.message)]
-    Validation(ValidationError),
     #[error("the email or phone number already belongs to an account")]
     IdentifierTaken,
     #[error("unknown account or wrong password")]
@@ -47,25 +45,29 @@ pub enum AccountError {
     RefreshTokenInvalid,
     #[error("the refresh token was already used")]
     RefreshTokenReused,
-    #[error("no such customer")]
-    NotFound,
-    #[error("store: {0}")]
-    Store(StoreError),
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Bad input, a missing customer, the store or an internal fault: the core's errors and their
+    /// answers.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl AccountError {
+    fn internal(e: impl std::fmt::Display) -> Self {
+        AccountError::Service(ServiceError::Internal(e.to_string()))
+    }
 }
 
 impl From<ValidationError> for AccountError {
     fn from(e: ValidationError) -> Self {
-        AccountError::Validation(e)
+        AccountError::Service(ServiceError::Validation(e))
     }
 }
 
 impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => AccountError::NotFound,
-            other => AccountError::Store(other),
+            StoreError::NotFound => AccountError::Service(ServiceError::NotFound("customer")),
+            other => AccountError::Service(ServiceError::Store(other)),
         }
     }
 }
@@ -159,7 +161,7 @@ impl Accounts {
         match self.services.store.use_refresh_token(&self.hash(refresh_token), now, &next).await? {
             RefreshOutcome::Rotated { customer_id } => {
                 let customer = self.services.store.get_customer(&customer_id).await?;
-                let access_token = self.tokens.issue(&customer.id, now).map_err(|e| AccountError::Internal(e.to_string()))?;
+                let access_token = self.tokens.issue(&customer.id, now).map_err(AccountError::internal)?;
                 Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token: next_value })
             }
             RefreshOutcome::Reused { customer_id } => {
@@ -196,7 +198,7 @@ impl Accounts {
             expires_at: now + REFRESH_TOKEN_LIFETIME_MS,
         };
         self.services.store.insert_refresh_token(&record).await?;
-        let access_token = self.tokens.issue(&customer.id, now).map_err(|e| AccountError::Internal(e.to_string()))?;
+        let access_token = self.tokens.issue(&customer.id, now).map_err(AccountError::internal)?;
         Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token })
     }
 
@@ -236,8 +238,8 @@ static DUMMY_HASH: LazyLock<Secret> = LazyLock::new(|| {
 async fn hash_password(password: Password) -> Result<Secret, AccountError> {
     tokio::task::spawn_blocking(move || argon2().hash_password(password.expose().as_bytes()).map(|h| Secret::new(h.to_string())))
         .await
-        .map_err(|e| AccountError::Internal(e.to_string()))?
-        .map_err(|e| AccountError::Internal(format!("password hashing failed: {e}")))
+        .map_err(AccountError::internal)?
+        .map_err(|e| AccountError::internal(format!("password hashing failed: {e}")))
 }
 
 /// Whether `password` matches the PHC string `hash`, checked off the async threads.
@@ -253,5 +255,5 @@ async fn verify_password(hash: Secret, password: Secret) -> Result<bool, Account
         }
     })
     .await
-    .map_err(|e| AccountError::Internal(e.to_string()))
+    .map_err(AccountError::internal)
 }

@@ -9,20 +9,43 @@ use gateway::domain::intent::{parse_amount, IntentStatus, PaymentIntent};
 use gateway::domain::money::Currency;
 use gateway::domain::wallet::{test_opening_balance, Wallet, MAX_BALANCE};
 use gateway::domain::approval;
-use gateway::service::{ServiceError, Services};
+use gateway::service::{intent_cursor, paginate, List, ServiceError, Services};
 use gateway::store::wallets::TopUpOutcome;
 use gateway::store::{CodedIntent, CustomerPayment, Page, StoreError};
+use crate::i18n::Lang;
 use serde::Serialize;
 use utoipa::ToSchema;
 use std::sync::Arc;
 
-/// The test-mode cards every customer may pay with, one per outcome of the test card processor.
-pub const TEST_CARDS: [(&str, &str, &str); 4] = [
-    ("card_test_visa", "Test Visa ···· 4242 (approves)", test_card::CARD_SUCCEEDS),
-    ("card_test_declined", "Test card ···· 0002 (declined)", test_card::CARD_DECLINED),
-    ("card_test_insufficient_funds", "Test card ···· 9995 (insufficient funds)", test_card::CARD_INSUFFICIENT_FUNDS),
-    ("card_test_timeout", "Test card ···· 0119 (processor timeout)", test_card::CARD_TIMEOUT),
+/// A test-mode card every customer may pay with, and its label in each language.
+pub struct TestCard {
+    pub id: &'static str,
+    pub number: &'static str,
+    pub en: &'static str,
+    pub ko: &'static str,
+}
+
+/// One test card per outcome of the test card processor.
+pub const TEST_CARDS: [TestCard; 4] = [
+    TestCard { id: "card_test_visa", number: test_card::CARD_SUCCEEDS, en: "Test Visa ···· 4242 (approves)", ko: "테스트 Visa ···· 4242 (승인)" },
+    TestCard { id: "card_test_declined", number: test_card::CARD_DECLINED, en: "Test card ···· 0002 (declined)", ko: "테스트 카드 ···· 0002 (거절)" },
+    TestCard {
+        id: "card_test_insufficient_funds",
+        number: test_card::CARD_INSUFFICIENT_FUNDS,
+        en: "Test card ···· 9995 (insufficient funds)",
+        ko: "테스트 카드 ···· 9995 (잔액 부족)",
+    },
+    TestCard { id: "card_test_timeout", number: test_card::CARD_TIMEOUT, en: "Test card ···· 0119 (processor timeout)", ko: "테스트 카드 ···· 0119 (처리 시간 초과)" },
 ];
+
+impl TestCard {
+    fn label(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Ko => self.ko,
+            Lang::En => self.en,
+        }
+    }
+}
 
 /// Currencies whose test wallets every customer has from the start.
 const TEST_WALLET_CURRENCIES: [Currency; 2] = [Currency::KRW, Currency::USD];
@@ -104,13 +127,19 @@ pub struct FundingSource {
     pub balance_display: Option<String>,
 }
 
-impl From<&Wallet> for FundingSource {
-    fn from(w: &Wallet) -> Self {
-        let mode = if w.livemode { "" } else { " (test)" };
+impl FundingSource {
+    /// A wallet as a funding source, labelled in the customer's language.
+    fn wallet(w: &Wallet, lang: Lang) -> Self {
+        let label = match (lang, w.livemode) {
+            (Lang::En, true) => format!("Wallet {}", w.currency.code()),
+            (Lang::En, false) => format!("Wallet {} (test)", w.currency.code()),
+            (Lang::Ko, true) => format!("지갑 {}", w.currency.code()),
+            (Lang::Ko, false) => format!("지갑 {} (테스트)", w.currency.code()),
+        };
         Self {
             id: w.id.clone(),
             kind: "wallet",
-            label: format!("Wallet {}{mode}", w.currency.code()),
+            label,
             livemode: w.livemode,
             currency: Some(w.currency),
             balance: Some(w.balance),
@@ -159,28 +188,44 @@ pub async fn find(services: &Services, code: &str) -> Result<CodedIntent, Approv
     services.store.find_intent_by_code(code).await?.ok_or(ApprovalError::LinkInvalid)
 }
 
+/// The intent behind a code as the phone opening the link should see it. While it awaits the
+/// customer, the checkout is told it was scanned (once per intent); the intent may have moved on
+/// meanwhile, so it is read again. A failed scan is logged, never shown: the customer still sees
+/// the payment.
+pub async fn open_coded(services: &Services, code: &str) -> Result<CodedIntent, ApprovalError> {
+    let mut coded = find(services, code).await?;
+    if coded.intent.status == IntentStatus::RequiresAction {
+        let current = match services.record_scan(&coded.scope, &coded.intent.id).await {
+            Ok(Some(scanned)) => Ok(scanned),
+            Ok(None) => services.get_intent(&coded.scope, &coded.intent.id).await,
+            Err(e) => Err(e),
+        };
+        match current {
+            Ok(intent) => coded.intent = intent,
+            Err(e) => tracing::warn!(error = %e, "recording a scan failed; showing the intent as found"),
+        }
+    }
+    Ok(coded)
+}
+
 /// The approval as a phone opening the link sees it; opening it tells the checkout it was scanned.
 pub async fn open(services: &Services, code: &str) -> Result<ApprovalView, ApprovalError> {
-    let coded = find(services, code).await?;
-    let intent = match coded.intent.status {
-        IntentStatus::RequiresAction => services.record_scan(&coded.scope, &coded.intent.id).await?.unwrap_or(coded.intent),
-        _ => coded.intent,
-    };
-    Ok(ApprovalView::new(code, &coded.merchant_name, &intent))
+    let coded = open_coded(services, code).await?;
+    Ok(ApprovalView::new(code, &coded.merchant_name, &coded.intent))
 }
 
 /// The customer's funding sources: wallets (test-mode ones in KRW and USD open funded on first
-/// sight) and, for test-mode payments, the test cards.
-pub async fn funding_sources(services: &Services, customer_id: &str) -> Result<Vec<FundingSource>, ApprovalError> {
+/// sight) and, for test-mode payments, the test cards; labels in the customer's language.
+pub async fn funding_sources(services: &Services, customer_id: &str, lang: Lang) -> Result<Vec<FundingSource>, ApprovalError> {
     let now = services.clock.now();
     for currency in TEST_WALLET_CURRENCIES {
         services.store.open_wallet(customer_id, false, currency, test_opening_balance(currency), now).await?;
     }
-    let mut sources: Vec<FundingSource> = services.store.list_wallets(customer_id).await?.iter().map(FundingSource::from).collect();
-    sources.extend(TEST_CARDS.iter().map(|(id, label, _)| FundingSource {
-        id: (*id).to_owned(),
+    let mut sources: Vec<FundingSource> = services.store.list_wallets(customer_id).await?.iter().map(|w| FundingSource::wallet(w, lang)).collect();
+    sources.extend(TEST_CARDS.iter().map(|card| FundingSource {
+        id: card.id.to_owned(),
         kind: "test_card",
-        label: (*label).to_owned(),
+        label: card.label(lang).to_owned(),
         livemode: false,
         currency: None,
         balance: None,
@@ -189,20 +234,23 @@ pub async fn funding_sources(services: &Services, customer_id: &str) -> Result<V
     Ok(sources)
 }
 
+/// One of the customer's wallets. Another customer's wallet is as missing as one that never existed.
+async fn own_wallet(services: &Services, customer_id: &str, wallet_id: &str) -> Result<Wallet, ApprovalError> {
+    services.store.get_wallet(customer_id, wallet_id).await.map_err(|e| match e {
+        StoreError::NotFound => ApprovalError::FundingSourceMissing,
+        other => other.into(),
+    })
+}
+
 /// Turns the customer's pick into a payment method for this intent, or says why it cannot pay.
 async fn payment_method(services: &Services, customer_id: &str, source: &str, intent: &PaymentIntent) -> Result<PaymentMethod, ApprovalError> {
-    if let Some((_, _, number)) = TEST_CARDS.iter().find(|(id, _, _)| *id == source) {
+    if let Some(card) = TEST_CARDS.iter().find(|card| card.id == source) {
         if intent.livemode {
             return Err(ApprovalError::ModeMismatch);
         }
-        return Ok(PaymentMethod::TestCard { number: (*number).to_owned() });
+        return Ok(PaymentMethod::TestCard { number: card.number.to_owned() });
     }
-    // Another customer's wallet is as missing as one that never existed.
-    let wallet = match services.store.get_wallet(customer_id, source).await {
-        Ok(w) => w,
-        Err(StoreError::NotFound) => return Err(ApprovalError::FundingSourceMissing),
-        Err(e) => return Err(e.into()),
-    };
+    let wallet = own_wallet(services, customer_id, source).await?;
     if wallet.livemode != intent.livemode {
         return Err(ApprovalError::ModeMismatch);
     }
@@ -268,12 +316,16 @@ fn answered_before(code: &str, coded: CodedIntent, customer_id: &str, answer: An
 }
 
 /// Adds test money to one of the customer's test-mode wallets, once per `reference`.
-pub async fn top_up(services: &Services, customer_id: &str, wallet_id: &str, amount: i64, reference: &str) -> Result<FundingSource, ApprovalError> {
+pub async fn top_up(
+    services: &Services,
+    customer_id: &str,
+    wallet_id: &str,
+    amount: i64,
+    reference: &str,
+    lang: Lang,
+) -> Result<FundingSource, ApprovalError> {
     let amount = parse_amount(amount).map_err(ServiceError::from)?;
-    let wallet = services.store.get_wallet(customer_id, wallet_id).await.map_err(|e| match e {
-        StoreError::NotFound => ApprovalError::FundingSourceMissing,
-        other => other.into(),
-    })?;
+    let wallet = own_wallet(services, customer_id, wallet_id).await?;
     if wallet.livemode {
         return Err(ApprovalError::LiveTopUp);
     }
@@ -281,19 +333,16 @@ pub async fn top_up(services: &Services, customer_id: &str, wallet_id: &str, amo
         return Err(ApprovalError::TopUpLimit);
     }
     match services.store.top_up_wallet(customer_id, wallet_id, amount.minor_units(), reference, services.clock.now()).await? {
-        TopUpOutcome::Applied(w) => Ok(FundingSource::from(&w)),
+        TopUpOutcome::Applied(w) => Ok(FundingSource::wallet(&w, lang)),
         TopUpOutcome::OverLimit(_) => Err(ApprovalError::TopUpLimit),
     }
 }
 
-pub async fn payments(services: &Services, customer_id: &str, page: Page) -> Result<(Vec<OwnPayment>, Option<gateway::store::Cursor>), ApprovalError> {
-    let limit = page.limit as usize;
-    let mut rows = services.store.list_customer_payments(customer_id, &Page { limit: page.limit + 1, after: page.after }).await?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|p| gateway::store::Cursor { created_at: p.intent.created_at, id: p.intent.id.clone() })
-    } else {
-        None
-    };
-    Ok((rows.into_iter().map(OwnPayment::from).collect(), next))
+/// The customer's own payments, newest first, a page at a time.
+pub async fn payments(services: &Services, customer_id: &str, page: Page) -> Result<List<OwnPayment>, ApprovalError> {
+    let found = paginate(page, |p: &CustomerPayment| intent_cursor(&p.intent), |p| async move {
+        services.store.list_customer_payments(customer_id, &p).await
+    })
+    .await?;
+    Ok(List { data: found.data.into_iter().map(OwnPayment::from).collect(), next: found.next })
 }

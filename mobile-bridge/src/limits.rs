@@ -37,13 +37,10 @@ impl Bucket {
             Bucket::Approve => 10,
         }
     }
-
-    pub fn window_ms(self) -> Millis {
-        match self {
-            Bucket::SignInClient | Bucket::SignInIdentifier | Bucket::Approve => 60_000,
-        }
-    }
 }
+
+/// Every bucket counts per minute of the services' clock.
+const WINDOW_MS: Millis = 60_000;
 
 /// After Redis fails, how long (services clock) to count in process before trying it again.
 const REDIS_RETRY_MS: Millis = 5_000;
@@ -83,13 +80,14 @@ impl RateLimiter {
     /// Counts one attempt; `Err(seconds until the window ends)` when over the limit.
     pub async fn attempt(&self, bucket: Bucket, key: &str) -> Result<(), u64> {
         let now = self.clock.now();
-        let window = now.div_euclid(bucket.window_ms());
-        let window_end = (window + 1) * bucket.window_ms();
-        let count = match &self.redis {
-            Some(redis) => match redis.incr(bucket, key, window, now).await {
-                Some(count) => count,
-                None => self.local.incr(bucket, key, window, now, window_end),
-            },
+        let window = now.div_euclid(WINDOW_MS);
+        let window_end = (window + 1) * WINDOW_MS;
+        let shared = match &self.redis {
+            Some(redis) => redis.incr(bucket, key, window, now).await,
+            None => None,
+        };
+        let count = match shared {
+            Some(count) => count,
             None => self.local.incr(bucket, key, window, now, window_end),
         };
         if count > bucket.limit() {
@@ -142,7 +140,7 @@ impl RedisCounts {
             return None;
         }
         let redis_key = format!("paygate:rl:{}:{key}:{window}", bucket.name());
-        match self.try_incr(&redis_key, bucket.window_ms()).await {
+        match self.try_incr(&redis_key, WINDOW_MS).await {
             Ok(count) => Some(count),
             Err(e) => {
                 tracing::warn!(error = %e, bucket = bucket.name(), "Redis rate-limit count failed; counting in this process");

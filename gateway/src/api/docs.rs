@@ -51,7 +51,12 @@ impl Modify for SecretKeyAuth {
 
 /// The spec as committed under `openapi/openapi.json` (pretty, trailing newline).
 pub fn openapi_json() -> String {
-    let mut text = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
+    committed_json(&ApiDoc::openapi())
+}
+
+/// A document as the repository commits it under `openapi/`: pretty JSON with a trailing newline.
+pub fn committed_json(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut text = doc.to_pretty_json().expect("the OpenAPI document serializes");
     text.push('\n');
     text
 }

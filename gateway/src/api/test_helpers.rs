@@ -82,7 +82,7 @@ pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, I
 
 #[utoipa::path(
     post, path = "/v1/test_helpers/payment_intents/{id}/scan", tag = "Test helpers",
-    description = "Acts as the customer opening the approval page: emits `payment_intent.scanned` while the intent awaits the customer.",
+    description = "Acts as the customer opening the approval page: emits `payment_intent.scanned` (once per intent) while the intent awaits the customer.",
     params(("id" = String, Path, description = "pi_...")),
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))

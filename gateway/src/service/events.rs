@@ -65,7 +65,8 @@ impl Services {
         }
     }
 
-    /// The customer opened the approval page: tells the checkout (`payment_intent.scanned`).
+    /// The customer opened the approval page: tells the checkout (`payment_intent.scanned`, once
+    /// per intent however often the page is opened).
     /// Returns the intent, or `None` when it no longer awaits the customer.
     pub async fn record_scan(&self, scope: &Scope, intent_id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
         self.get_intent(scope, intent_id).await?;

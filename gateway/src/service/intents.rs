@@ -20,7 +20,7 @@ pub struct CreatedIntent {
     pub client_secret: Secret,
 }
 
-fn intent_cursor(i: &PaymentIntent) -> Cursor {
+pub fn intent_cursor(i: &PaymentIntent) -> Cursor {
     Cursor { created_at: i.created_at, id: i.id.clone() }
 }
 

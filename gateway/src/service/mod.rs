@@ -8,7 +8,7 @@ mod transactions;
 mod sweep;
 pub mod webhooks;
 
-pub use intents::CreatedIntent;
+pub use intents::{intent_cursor, CreatedIntent};
 pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
 pub use sweep::SweepReport;
 pub use webhooks::{DeliveryReport, WebhookSettings, Webhooks};
@@ -108,7 +108,7 @@ pub struct List<T> {
 }
 
 /// Runs a keyset query one row past the limit to learn whether another page exists.
-pub(crate) async fn paginate<T, F, Fut>(page: Page, key: impl Fn(&T) -> Cursor, fetch: F) -> Result<List<T>, ServiceError>
+pub async fn paginate<T, F, Fut>(page: Page, key: impl Fn(&T) -> Cursor, fetch: F) -> Result<List<T>, ServiceError>
 where
     F: FnOnce(Page) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<T>, StoreError>>,

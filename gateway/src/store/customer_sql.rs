@@ -2,6 +2,10 @@
 //! Identifier uniqueness is the database's (`ON CONFLICT DO NOTHING`, then rows affected); a
 //! refresh token is spent by a compare-and-set on `used_at`, so of concurrent uses one wins.
 
+/// One refresh token: id, family, customer, hash, created, expires.
+pub(crate) const INSERT_REFRESH_TOKEN: &str = "INSERT INTO refresh_tokens (id, family_id, customer_id, token_hash, created_at, expires_at) \
+                                               VALUES ($1, $2, $3, $4, $5, $6)";
+
 /// `impl CustomerStore for $store`.
 macro_rules! customer_store_methods {
     ($store:ident) => {
@@ -90,10 +94,7 @@ macro_rules! customer_store_methods {
             }
 
             async fn insert_refresh_token(&self, t: &$crate::store::customers::RefreshTokenRecord) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (id, family_id, customer_id, token_hash, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
+                sqlx::query($crate::store::customer_sql::INSERT_REFRESH_TOKEN)
                 .bind(&t.id)
                 .bind(&t.family_id)
                 .bind(&t.customer_id)
@@ -148,10 +149,7 @@ macro_rules! customer_store_methods {
                 if token.expires_at <= now {
                     return Ok(RefreshOutcome::Invalid);
                 }
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (id, family_id, customer_id, token_hash, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
+                sqlx::query($crate::store::customer_sql::INSERT_REFRESH_TOKEN)
                 .bind(&next.id)
                 .bind(&token.family_id)
                 .bind(&token.customer_id)

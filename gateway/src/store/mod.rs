@@ -259,8 +259,8 @@ pub trait Store: WebhookStore + CustomerStore + WalletStore + Send + Sync {
     async fn list_events(&self, scope: &Scope, filter: &EventFilter, page: &Page) -> Result<Vec<Event>, StoreError>;
     /// Events after `after_seq` in sequence order, of one object or of the whole scope.
     async fn events_after(&self, scope: &Scope, object_id: Option<&str>, after_seq: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
-    /// Appends a `payment_intent.scanned` event if the intent is still awaiting the customer;
-    /// `None` when it is not.
+    /// Appends a `payment_intent.scanned` event if the intent is still awaiting the customer and
+    /// has not been scanned before (one per intent); `None` when it no longer awaits the customer.
     async fn record_scan(&self, scope: &Scope, id: &str, now: Millis) -> Result<Option<PaymentIntent>, StoreError>;
     /// Installs the listener told about committed events (the live event bus), replacing any other.
     fn set_event_listener(&self, listener: EventListener);

@@ -971,6 +971,21 @@ macro_rules! sql_store {
                     .await?;
                 let Some(row) = row else { return Ok(None) };
                 let intent = PaymentIntent::try_from(row)?;
+                // Once per intent: reloads, language switches and a second phone add nothing, so an
+                // open link cannot be used to fill the merchant's event log.
+                let already: Option<i64> = sqlx::query_scalar(
+                    "SELECT seq FROM events WHERE merchant_id = $1 AND livemode = $2 AND object_id = $3 \
+                       AND type = 'payment_intent.scanned' LIMIT 1",
+                )
+                .bind(&scope.merchant_id)
+                .bind(scope.livemode)
+                .bind(&intent.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if already.is_some() {
+                    tx.commit().await?;
+                    return Ok(Some(intent));
+                }
                 let payload = serde_json::to_value(&intent).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let notice = Self::append_event(&mut tx, scope, "payment_intent.scanned", &intent.id, &payload, now).await?;
                 self.commit_announcing(tx, vec![notice]).await?;

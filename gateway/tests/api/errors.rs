@@ -27,10 +27,13 @@ async fn raw_post(app: &TestApp, sk: &str, path: &str, content_type: &str, body:
     app.send(req).await
 }
 
+/// What is sent (name, body, content type) and what must come back (status, code, param).
+type BadInput<'a> = (&'a str, String, &'a str, u16, &'a str, Option<&'a str>);
+
 async fn bad_inputs_get_a_clear_code_and_never_a_server_error(app: TestApp) {
     let m = app.merchant().await;
     let json_ct = "application/json";
-    let cases: Vec<(&str, String, &str, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<BadInput> = vec![
         ("malformed JSON", "{\"amount\": 10".into(), json_ct, 400, "invalid_json", None),
         ("not an object", "[1,2]".into(), json_ct, 400, "body_not_object", None),
         ("a bare string", "\"hi\"".into(), json_ct, 400, "body_not_object", None),

@@ -96,6 +96,11 @@ async fn opening_the_approval_page_emits_a_scanned_event_without_changing_the_st
     assert_eq!(scanned.body["status"], "requires_action");
     let events = app.get(&m.sk, &format!("/v1/events?object={id}")).await;
     assert_eq!(types(&events.body), ["payment_intent.scanned", "payment_intent.created"]);
+    // A second scan (a reload, another phone) answers the same and adds no event.
+    let again = app.post(&m.sk, &format!("/v1/test_helpers/payment_intents/{id}/scan"), json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.raw);
+    let events = app.get(&m.sk, &format!("/v1/events?object={id}")).await;
+    assert_eq!(types(&events.body), ["payment_intent.scanned", "payment_intent.created"], "scanned once per intent");
 
     app.approve(&m.sk, &id, "4242424242424242").await;
     let late = app.post(&m.sk, &format!("/v1/test_helpers/payment_intents/{id}/scan"), json!({})).await;

@@ -13,7 +13,8 @@ use gateway::live::LiveSettings;
 use gateway::service::{Services, WebhookSettings, Webhooks};
 use gateway::store::{PostgresStore, SqliteStore, Store};
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -301,6 +302,40 @@ impl TestApp {
     pub async fn assert_ledger_balanced(&self) {
         let violations = self.store.ledger_check().await.expect("ledger check runs");
         assert!(violations.is_empty(), "ledger invariants broken: {violations:#?}");
+    }
+}
+
+/// What this thread logs, at every level, while the guard from [`CapturedLogs::start`] lives.
+/// A test reading it must run its requests on its own thread (the router's future does).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> CapturedLogs {
+        self.clone()
     }
 }
 

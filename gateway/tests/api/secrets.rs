@@ -1,32 +1,10 @@
 //! No secret key, key hash, client secret or hashing secret appears in logs, `Debug` output or any
 //! response after creation.
 
-use crate::helpers::{TestApp, HASH_SECRET};
+use crate::helpers::{CapturedLogs, TestApp, HASH_SECRET};
 use gateway::domain::keys::KeyKind;
 use gateway::domain::Scope;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn sqlite_no_secret_appears_in_logs_debug_output_or_later_responses() {
@@ -40,9 +18,7 @@ async fn postgres_no_secret_appears_in_logs_debug_output_or_later_responses() {
 
 /// Runs on a current-thread runtime so that every task logs into this test's subscriber.
 async fn no_secret_appears(app: TestApp) {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = CapturedLogs::start();
 
     let m = app.merchant().await;
     let extra = app.services.create_key(&m.id, KeyKind::Secret, false).await.unwrap();
@@ -100,7 +76,7 @@ async fn no_secret_appears(app: TestApp) {
     secrets.extend([&m.sk, &m.pk, &m.live_sk].iter().map(|k| k[8..].to_owned()));
     secrets.push(client_secret.split("_secret_").nth(1).unwrap().to_owned());
 
-    let mut haystacks = vec![("logs", String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned())];
+    let mut haystacks = vec![("logs", logs.text())];
     haystacks.push(("debug of an issued key", format!("{extra:?}")));
     haystacks.push(("debug of key records", format!("{records:?}")));
     let auth = app.services.authenticate(&m.sk).await.unwrap().unwrap();

@@ -596,9 +596,7 @@ async fn an_attempt_is_recorded_only_while_its_lease_still_owns_the_delivery(app
 #[tokio::test]
 async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later_responses() {
     let app = TestApp::sqlite().await;
-    let logs = crate::secrets::Captured::default();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = crate::helpers::CapturedLogs::start();
 
     let receiver = Receiver::start().await;
     receiver.answer(500);
@@ -618,7 +616,7 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
     app.clock.advance_ms(60_000);
     let claimed = app.store.claim_webhook_deliveries(app.clock.now(), app.clock.now() + 1, 10).await.unwrap();
     assert!(!claimed.is_empty());
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     let mut haystacks = vec![
         ("logs", logged),
         ("debug of a stored endpoint", format!("{record:?}")),

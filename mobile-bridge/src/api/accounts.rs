@@ -203,7 +203,6 @@ impl From<AccountError> for ApiError {
         use AccountError::*;
         let unauthorized = |code, message: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, message);
         match e {
-            Validation(v) => v.into(),
             IdentifierTaken => ApiError::new(
                 StatusCode::CONFLICT,
                 "identifier_taken",
@@ -221,15 +220,7 @@ impl From<AccountError> for ApiError {
                 "refresh_token_reused",
                 "This refresh token was already used; every session it belongs to is now signed out. Sign in again.",
             ),
-            NotFound => ApiError::not_found("customer"),
-            Store(err) => {
-                tracing::error!(error = %err, "store error");
-                ApiError::internal()
-            }
-            Internal(err) => {
-                tracing::error!(error = %err, "internal error");
-                ApiError::internal()
-            }
+            Service(e) => e.into(),
         }
     }
 }

@@ -60,9 +60,7 @@ impl Modify for AccessTokenAuth {
 
 /// The spec as committed under `openapi/wallet.json` (pretty, trailing newline).
 pub fn wallet_openapi_json() -> String {
-    let mut text = WalletApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
-    text.push('\n');
-    text
+    gateway::api::docs::committed_json(&WalletApiDoc::openapi())
 }
 
 /// `GET /wallet/v1/openapi.json`

@@ -2,6 +2,7 @@
 
 use crate::approvals::{self, ApprovalError, ApprovalView, FundingSource, OwnPayment};
 use crate::auth::SignedIn;
+use crate::i18n::Lang;
 use crate::limits::Bucket;
 use crate::Bridge;
 use axum::extract::{Path, State};
@@ -142,12 +143,14 @@ pub async fn decline(State(bridge): State<Arc<Bridge>>, who: SignedIn, Path(code
     get, path = "/wallet/v1/funding_sources", tag = "Wallet",
     description = "The customer's wallets (test-mode KRW and USD wallets open funded with ₩1,000,000 and $1,000.00) and, for \
 test-mode payments, the test cards: `card_test_visa` approves, `card_test_declined` and `card_test_insufficient_funds` are \
-declined, `card_test_timeout` approves but its answer is lost (the status check finds it; it is never charged twice).",
+declined, `card_test_timeout` approves but its answer is lost (the status check finds it; it is never charged twice). \
+`label` is in the customer's language: the `lang` cookie (`ko` or `en`), else Accept-Language.",
     responses((status = 200, body = FundingSourceList), (status = 401, body = ErrorBody)),
     security(("access_token" = []))
 )]
-pub async fn funding_sources(State(bridge): State<Arc<Bridge>>, who: SignedIn) -> Result<Json<FundingSourceList>, ApiError> {
-    let data = approvals::funding_sources(&bridge.services, &who.customer_id).await?;
+pub async fn funding_sources(State(bridge): State<Arc<Bridge>>, who: SignedIn, headers: HeaderMap) -> Result<Json<FundingSourceList>, ApiError> {
+    let lang = Lang::choose(None, &headers).lang;
+    let data = approvals::funding_sources(&bridge.services, &who.customer_id, lang).await?;
     Ok(Json(FundingSourceList { object: "list".into(), data, has_more: false, next_cursor: None }))
 }
 
@@ -185,7 +188,8 @@ pub async fn top_up(
 ) -> Result<Json<FundingSource>, ApiError> {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255);
     let reference = key.map(str::to_owned).unwrap_or_else(|| gateway::ids::random_base62(24));
-    Ok(Json(approvals::top_up(&bridge.services, &who.customer_id, &wallet_id, req.amount, &reference).await?))
+    let lang = Lang::choose(None, &headers).lang;
+    Ok(Json(approvals::top_up(&bridge.services, &who.customer_id, &wallet_id, req.amount, &reference, lang).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -211,6 +215,6 @@ pub async fn payments(
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<PaymentList>, ApiError> {
     let page = page(params.limit, params.cursor.as_deref())?;
-    let (data, next) = approvals::payments(&bridge.services, &who.customer_id, page).await?;
-    Ok(Json(PaymentList { object: "list".into(), data, has_more: next.is_some(), next_cursor: next.as_ref().map(encode_cursor) }))
+    let found = approvals::payments(&bridge.services, &who.customer_id, page).await?;
+    Ok(Json(PaymentList { object: "list".into(), has_more: found.next.is_some(), next_cursor: found.next.as_ref().map(encode_cursor), data: found.data }))
 }

@@ -2,7 +2,8 @@
 //! the approval page (and the merchant's checkout learns it was scanned); afterwards it is the
 //! final page of the payment, never an error.
 
-use super::{find_by_code, render, Shell};
+use super::{render, Shell};
+use crate::approvals::{self, ApprovalError};
 use crate::i18n::{Lang, ScriptTexts};
 use crate::Bridge;
 use askama::Template;
@@ -89,28 +90,15 @@ fn view_of(intent: &PaymentIntent, now: Millis) -> View {
 pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     let choice = Lang::choose(query.as_deref(), &headers);
     let secure = bridge.services.public_url.starts_with("https://");
-    let found = match find_by_code(&bridge, &code).await {
-        Ok(found) => found,
+    let CodedIntent { intent, merchant_name, .. } = match approvals::open_coded(&bridge.services, &code).await {
+        Ok(coded) => coded,
+        Err(ApprovalError::LinkInvalid) => return render(&invalid_link(choice.lang), StatusCode::NOT_FOUND, choice, secure),
         Err(e) => {
             tracing::error!(error = %e, "looking up an approval code failed");
             return render(&unavailable(choice.lang), StatusCode::SERVICE_UNAVAILABLE, choice, secure);
         }
     };
-    let Some(CodedIntent { scope, mut intent, merchant_name, .. }) = found else {
-        return render(&invalid_link(choice.lang), StatusCode::NOT_FOUND, choice, secure);
-    };
     let now = bridge.services.clock.now();
-    if view_of(&intent, now) == View::Approve {
-        // Tells the checkout the code was scanned; the intent may have moved on meanwhile.
-        match bridge.services.record_scan(&scope, &intent.id).await {
-            Ok(Some(current)) => intent = current,
-            Ok(None) => match bridge.services.get_intent(&scope, &intent.id).await {
-                Ok(current) => intent = current,
-                Err(e) => tracing::warn!(error = %e, "re-reading a scanned intent failed"),
-            },
-            Err(e) => tracing::warn!(error = %e, "recording a scan failed; showing the page anyway"),
-        }
-    }
     let summary = Summary {
         merchant_name,
         order_name: intent.order_name.clone(),

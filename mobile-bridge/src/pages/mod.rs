@@ -13,8 +13,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use gateway::domain::approval::is_code;
-use gateway::store::{CodedIntent, StoreError};
 use std::sync::Arc;
 
 pub fn router() -> Router<Arc<Bridge>> {
@@ -78,13 +76,4 @@ pub fn security_headers(headers: &mut HeaderMap) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-}
-
-/// The intent behind an approval code; `None` for an unknown or malformed one (the same answer
-/// for both, so codes cannot be probed).
-async fn find_by_code(bridge: &Bridge, code: &str) -> Result<Option<CodedIntent>, StoreError> {
-    if !is_code(code) {
-        return Ok(None);
-    }
-    bridge.services.store.find_intent_by_code(code).await
 }

@@ -1,7 +1,7 @@
 //! `GET /p/{code}/qr.svg`: the approval link as an SVG QR code, for checkouts without the SDK
 //! (`next_action.qr_code_url`). Only while the intent awaits the customer.
 
-use super::find_by_code;
+use crate::approvals::{self, ApprovalError};
 use crate::Bridge;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -13,11 +13,11 @@ use qrcode::QrCode;
 use std::sync::Arc;
 
 pub async fn svg(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>) -> Result<Response, ApiError> {
-    let found = find_by_code(&bridge, &code).await.map_err(|e| {
-        tracing::error!(error = %e, "looking up an approval code failed");
-        ApiError::internal()
-    })?;
-    let intent = found.ok_or_else(|| ApiError::not_found("approval link"))?.intent;
+    let intent = match approvals::find(&bridge.services, &code).await {
+        Ok(coded) => coded.intent,
+        Err(ApprovalError::LinkInvalid) => return Err(ApiError::not_found("approval link")),
+        Err(e) => return Err(e.into()),
+    };
     let now = bridge.services.clock.now();
     let url = match (&intent.status, &intent.next_action) {
         (IntentStatus::RequiresAction, Some(next)) if intent.expires_at > now => next.url.clone(),

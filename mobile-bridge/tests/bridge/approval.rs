@@ -1,7 +1,8 @@
 //! The approval flow through the wallet JSON API, as a phone drives it, on both engines.
 
 use crate::helpers::{BridgeApp, Phone};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use gateway::connector::test_card::CARD_TIMEOUT;
 use serde_json::{json, Value};
 
@@ -17,6 +18,7 @@ crate::bridge_on_both_engines!(
     two_phones_approving_at_once_get_one_capture_and_one_clear_error,
     an_unknown_or_malformed_code_is_not_found,
     approving_needs_a_signed_in_customer,
+    funding_sources_are_labelled_in_the_customers_language,
 );
 
 async fn wallet(app: &BridgeApp, phone: &Phone, currency: &str) -> Value {
@@ -278,4 +280,33 @@ async fn approving_needs_a_signed_in_customer(app: BridgeApp) {
     let with_merchant_key = app.post(&m.sk, &format!("/wallet/v1/approvals/{code}/approve"), json!({ "funding_source": "card_test_visa" })).await;
     assert_eq!(with_merchant_key.status, StatusCode::UNAUTHORIZED, "{}", with_merchant_key.raw);
     assert_eq!(app.intent_status(&m, &id).await["status"], "requires_action");
+}
+
+async fn funding_sources_are_labelled_in_the_customers_language(app: BridgeApp) {
+    let phone = app.sign_up("jiwoo@example.com").await;
+    let labels = |headers: &'static [(&'static str, &'static str)]| {
+        let app = &app;
+        let token = phone.access_token.clone();
+        async move {
+            let mut req = Request::get("/wallet/v1/funding_sources").header("authorization", format!("Bearer {token}"));
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
+            let reply = app.send(req.body(Body::empty()).unwrap()).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
+            let by_id = |id: &str| -> String {
+                let found = reply.body["data"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned();
+                found.map(|s| s["label"].as_str().unwrap().to_owned()).unwrap_or_default()
+            };
+            let krw = reply.body["data"].as_array().unwrap().iter().find(|s| s["type"] == "wallet" && s["currency"] == "KRW").cloned();
+            (krw.map(|s| s["label"].as_str().unwrap().to_owned()).unwrap_or_default(), by_id("card_test_timeout"))
+        }
+    };
+    let korean = labels(&[("accept-language", "ko-KR,ko;q=0.9")]).await;
+    assert_eq!(korean, ("지갑 KRW (테스트)".to_owned(), "테스트 카드 ···· 0119 (처리 시간 초과)".to_owned()));
+    let english = labels(&[("accept-language", "en-US")]).await;
+    assert_eq!(english, ("Wallet KRW (test)".to_owned(), "Test card ···· 0119 (processor timeout)".to_owned()));
+    // The page's language switch (the cookie) wins over the phone's settings, as on the page.
+    let switched = labels(&[("accept-language", "ko-KR"), ("cookie", "lang=en")]).await;
+    assert_eq!(switched, english);
 }

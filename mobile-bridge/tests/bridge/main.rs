@@ -10,6 +10,7 @@ mod accounts;
 mod approval;
 mod jwt;
 mod limits;
+mod logs;
 mod openapi;
 mod pages;
 mod pwa;

@@ -68,6 +68,13 @@ async fn opening_the_page_tells_the_checkout_it_was_scanned_once(app: BridgeApp)
     assert_eq!(scans(&app, &m).await, 0);
     let page = app.page(&format!("/p/{code}"), &[]).await;
     assert_eq!(page.status, StatusCode::OK);
+    // A reload, a language switch, another phone and the JSON view add nothing.
+    app.page(&format!("/p/{code}"), &[]).await;
+    app.page(&format!("/p/{code}?lang=ko"), &[AMERICAN_PHONE]).await;
+    app.page(&format!("/p/{code}"), &[KOREAN_PHONE]).await;
+    let view = app.core.get("", &format!("/wallet/v1/approvals/{code}")).await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.raw);
+    assert_eq!(view.body["status"], "requires_action", "{}", view.raw);
     let events = app.core.get(&m.sk, "/v1/events?type=payment_intent.scanned").await;
     assert_eq!(events.body["data"].as_array().map(Vec::len), Some(1), "{}", events.raw);
     assert_eq!(events.body["data"][0]["data"]["id"], id, "{}", events.raw);

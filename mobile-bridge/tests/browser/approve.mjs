@@ -157,6 +157,7 @@ async function run(base, sk, browser) {
   const wallets = page.locator('input[name="funding_source"][data-type="wallet"]');
   // The customer has KRW and USD test wallets; only the one in the payment's currency is offered.
   check((await wallets.count()) === 1, `exactly one wallet can pay a KRW payment (found ${await wallets.count()})`);
+  check(await page.getByText('지갑 KRW (테스트)', { exact: true }).isVisible(), 'the wallet is labelled in Korean on a Korean phone');
   const wallet = wallets.first();
   await wallet.tap();
   check(await wallet.isChecked(), 'the wallet is chosen');
