@@ -8,6 +8,7 @@ use crate::domain::merchant::Merchant;
 use crate::domain::money::Currency;
 use crate::domain::refund::{Refund, RefundStatus};
 use crate::domain::transaction::{Transaction, TransactionStatus, TransactionType};
+use crate::domain::Scope;
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value}"))
@@ -147,6 +148,26 @@ impl TryFrom<CustomerPaymentRow> for super::CustomerPayment {
     type Error = StoreError;
     fn try_from(r: CustomerPaymentRow) -> Result<Self, StoreError> {
         Ok(super::CustomerPayment { merchant_name: r.merchant_name, intent: PaymentIntent::try_from(r.intent)? })
+    }
+}
+
+/// An intent found by its approval code, with its owner and customer read in the same statement:
+/// a status and a customer from two reads could straddle an approval's commit.
+#[derive(sqlx::FromRow)]
+pub struct CodedIntentRow {
+    #[sqlx(flatten)]
+    intent: IntentRow,
+    merchant_id: String,
+    merchant_name: String,
+    customer_id: Option<String>,
+}
+
+impl TryFrom<CodedIntentRow> for super::CodedIntent {
+    type Error = StoreError;
+    fn try_from(r: CodedIntentRow) -> Result<Self, StoreError> {
+        let intent = PaymentIntent::try_from(r.intent)?;
+        let scope = Scope { merchant_id: r.merchant_id, livemode: intent.livemode };
+        Ok(super::CodedIntent { scope, intent, merchant_name: r.merchant_name, customer_id: r.customer_id })
     }
 }
 

@@ -536,18 +536,13 @@ macro_rules! sql_store {
             }
 
             async fn find_intent_by_code(&self, code: &str) -> Result<Option<$crate::store::CodedIntent>, StoreError> {
-                let owner: Option<(String, bool, String, Option<String>)> = sqlx::query_as(
-                    "SELECT i.merchant_id, i.livemode, m.name, i.customer_id FROM payment_intents i JOIN merchants m ON m.id = i.merchant_id \
-                     WHERE i.approval_code = $1",
-                )
-                .bind(code)
-                .fetch_optional(self.read_pool())
-                .await?;
-                let Some((merchant_id, livemode, merchant_name, customer_id)) = owner else { return Ok(None) };
-                let scope = Scope { merchant_id, livemode };
-                let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE approval_code = $1");
-                let row = sqlx::query_as::<_, IntentRow>(&sql).bind(code).fetch_one(self.read_pool()).await?;
-                Ok(Some($crate::store::CodedIntent { scope, intent: PaymentIntent::try_from(row)?, merchant_name, customer_id }))
+                let sql = format!(
+                    "SELECT {INTENT_COLUMNS}, merchant_id, customer_id, \
+                     (SELECT name FROM merchants m WHERE m.id = payment_intents.merchant_id) AS merchant_name \
+                     FROM payment_intents WHERE approval_code = $1"
+                );
+                let row = sqlx::query_as::<_, $crate::store::rows::CodedIntentRow>(&sql).bind(code).fetch_optional(self.read_pool()).await?;
+                row.map($crate::store::CodedIntent::try_from).transpose()
             }
 
             async fn list_customer_payments(&self, customer_id: &str, page: &Page) -> Result<Vec<$crate::store::CustomerPayment>, StoreError> {

@@ -29,6 +29,7 @@ crate::on_both_engines!(
     concurrent_uses_of_one_refresh_token_rotate_exactly_once,
     expired_revoked_and_unknown_refresh_tokens_are_invalid,
     only_refresh_families_expired_through_and_through_are_purged,
+    an_intent_found_by_its_code_is_read_in_one_piece_while_a_phone_approves_it,
 );
 
 fn scope(merchant: &str) -> Scope {
@@ -339,4 +340,37 @@ async fn only_refresh_families_expired_through_and_through_are_purged(app: TestA
     assert_eq!(app.store.purge_refresh_tokens(START + 2_000).await.unwrap(), 1, "only the family whose every token expired");
     let reused = app.store.use_refresh_token(&KeyHash("spent".into()), START + 2_000, &next_token("again")).await.unwrap();
     assert!(matches!(reused, RefreshOutcome::Reused { .. }), "the kept family still catches the reuse of its spent token: {reused:?}");
+}
+
+/// The approval API tells a customer's retry from another phone by the intent's customer: a read
+/// that saw the intent `processing` but its customer still empty (two statements straddling the
+/// approval's commit) turned a double tap into `approval_closed`.
+async fn an_intent_found_by_its_code_is_read_in_one_piece_while_a_phone_approves_it(app: TestApp) {
+    let m = app.merchant().await;
+    let store = app.store.clone();
+    for round in 0..40 {
+        let id = app.create_intent(&m.sk, json!({ "merchant_order_id": format!("snapshot-{round}") })).await;
+        let url = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await.body["next_action"]["url"].as_str().unwrap().to_owned();
+        let code = url.rsplit('/').next().unwrap().to_owned();
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut reads = 0u32;
+                loop {
+                    let coded = store.find_intent_by_code(&code).await.unwrap().expect("the code is known");
+                    reads += 1;
+                    if coded.intent.status != IntentStatus::RequiresAction {
+                        assert_eq!(coded.customer_id.as_deref(), Some("cus_snapshot"), "read {reads}: {:?} with no customer", coded.intent.status);
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        tokio::task::yield_now().await;
+        let start = IntentTransition::StartProcessing { connector: "test_card".into(), customer: Some("cus_snapshot".into()) };
+        let applied = app.store.transition_intent(&scope(&m.id), &id, &start, START, None).await.unwrap();
+        assert!(matches!(applied, TransitionOutcome::Applied(_)));
+        reader.await.expect("every read is one snapshot");
+    }
 }
