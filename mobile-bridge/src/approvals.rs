@@ -12,40 +12,25 @@ use gateway::domain::approval;
 use gateway::service::{intent_cursor, paginate, List, ServiceError, Services};
 use gateway::store::wallets::TopUpOutcome;
 use gateway::store::{CodedIntent, CustomerPayment, Page, StoreError};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, SourceTexts};
 use serde::Serialize;
 use utoipa::ToSchema;
 use std::sync::Arc;
 
-/// A test-mode card every customer may pay with, and its label in each language.
+/// A test-mode card every customer may pay with; its label is one of the page texts.
 pub struct TestCard {
     pub id: &'static str,
     pub number: &'static str,
-    pub en: &'static str,
-    pub ko: &'static str,
+    label: fn(&SourceTexts) -> &'static str,
 }
 
 /// One test card per outcome of the test card processor.
 pub const TEST_CARDS: [TestCard; 4] = [
-    TestCard { id: "card_test_visa", number: test_card::CARD_SUCCEEDS, en: "Test Visa ···· 4242 (approves)", ko: "테스트 Visa ···· 4242 (승인)" },
-    TestCard { id: "card_test_declined", number: test_card::CARD_DECLINED, en: "Test card ···· 0002 (declined)", ko: "테스트 카드 ···· 0002 (거절)" },
-    TestCard {
-        id: "card_test_insufficient_funds",
-        number: test_card::CARD_INSUFFICIENT_FUNDS,
-        en: "Test card ···· 9995 (insufficient funds)",
-        ko: "테스트 카드 ···· 9995 (잔액 부족)",
-    },
-    TestCard { id: "card_test_timeout", number: test_card::CARD_TIMEOUT, en: "Test card ···· 0119 (processor timeout)", ko: "테스트 카드 ···· 0119 (처리 시간 초과)" },
+    TestCard { id: "card_test_visa", number: test_card::CARD_SUCCEEDS, label: |t| t.card_approves },
+    TestCard { id: "card_test_declined", number: test_card::CARD_DECLINED, label: |t| t.card_declined },
+    TestCard { id: "card_test_insufficient_funds", number: test_card::CARD_INSUFFICIENT_FUNDS, label: |t| t.card_insufficient_funds },
+    TestCard { id: "card_test_timeout", number: test_card::CARD_TIMEOUT, label: |t| t.card_timeout },
 ];
-
-impl TestCard {
-    fn label(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Ko => self.ko,
-            Lang::En => self.en,
-        }
-    }
-}
 
 /// Currencies whose test wallets every customer has from the start.
 const TEST_WALLET_CURRENCIES: [Currency; 2] = [Currency::KRW, Currency::USD];
@@ -130,11 +115,11 @@ pub struct FundingSource {
 impl FundingSource {
     /// A wallet as a funding source, labelled in the customer's language.
     fn wallet(w: &Wallet, lang: Lang) -> Self {
-        let label = match (lang, w.livemode) {
-            (Lang::En, true) => format!("Wallet {}", w.currency.code()),
-            (Lang::En, false) => format!("Wallet {} (test)", w.currency.code()),
-            (Lang::Ko, true) => format!("지갑 {}", w.currency.code()),
-            (Lang::Ko, false) => format!("지갑 {} (테스트)", w.currency.code()),
+        let texts = &lang.texts().sources;
+        let label = if w.livemode {
+            format!("{} {}", texts.wallet, w.currency.code())
+        } else {
+            format!("{} {} ({})", texts.wallet, w.currency.code(), texts.test_mode)
         };
         Self {
             id: w.id.clone(),
@@ -225,7 +210,7 @@ pub async fn funding_sources(services: &Services, customer_id: &str, lang: Lang)
     sources.extend(TEST_CARDS.iter().map(|card| FundingSource {
         id: card.id.to_owned(),
         kind: "test_card",
-        label: card.label(lang).to_owned(),
+        label: (card.label)(&lang.texts().sources).to_owned(),
         livemode: false,
         currency: None,
         balance: None,

@@ -152,6 +152,7 @@ pub struct Texts {
     pub offline_title: &'static str,
     pub offline_body: &'static str,
     pub script: ScriptTexts,
+    pub sources: SourceTexts,
 }
 
 /// The strings the page's script shows itself (rendered into a data attribute as JSON).
@@ -162,6 +163,16 @@ pub struct ScriptTexts {
     pub no_sources: &'static str,
     pub choose_source: &'static str,
     pub working: &'static str,
+}
+
+/// The labels of funding sources, as the wallet API's `label` gives them.
+pub struct SourceTexts {
+    pub wallet: &'static str,
+    pub test_mode: &'static str,
+    pub card_approves: &'static str,
+    pub card_declined: &'static str,
+    pub card_insufficient_funds: &'static str,
+    pub card_timeout: &'static str,
 }
 
 pub static KO: Texts = Texts {
@@ -212,6 +223,14 @@ pub static KO: Texts = Texts {
         choose_source: "결제 수단을 선택해 주세요.",
         working: "처리 중…",
     },
+    sources: SourceTexts {
+        wallet: "지갑",
+        test_mode: "테스트",
+        card_approves: "테스트 Visa ···· 4242 (승인)",
+        card_declined: "테스트 카드 ···· 0002 (거절)",
+        card_insufficient_funds: "테스트 카드 ···· 9995 (잔액 부족)",
+        card_timeout: "테스트 카드 ···· 0119 (처리 시간 초과)",
+    },
 };
 
 pub static EN: Texts = Texts {
@@ -261,6 +280,14 @@ pub static EN: Texts = Texts {
         no_sources: "No payment methods available.",
         choose_source: "Choose a payment method.",
         working: "Working…",
+    },
+    sources: SourceTexts {
+        wallet: "Wallet",
+        test_mode: "test",
+        card_approves: "Test Visa ···· 4242 (approves)",
+        card_declined: "Test card ···· 0002 (declined)",
+        card_insufficient_funds: "Test card ···· 9995 (insufficient funds)",
+        card_timeout: "Test card ···· 0119 (processor timeout)",
     },
 };
 
