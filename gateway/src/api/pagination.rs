@@ -46,9 +46,11 @@ pub fn time_param(param: &'static str, value: Option<&str>) -> Result<Option<Mil
 }
 
 /// Declares a list response type for one resource (concrete types keep the OpenAPI schema plain).
+/// Exported for the other crates' APIs (the wallet API's lists have the same shape).
+#[macro_export]
 macro_rules! list_response {
     ($name:ident, $item:ty) => {
-        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
         pub struct $name {
             /// Always `list`.
             pub object: String,
@@ -66,7 +68,7 @@ macro_rules! list_response {
         }
     };
 }
-pub(crate) use list_response;
+pub use crate::list_response;
 
 
 #[cfg(test)]

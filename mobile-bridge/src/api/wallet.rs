@@ -10,9 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gateway::api::error::ApiError;
 use gateway::api::extract::{JsonBody, QueryParams};
-use gateway::api::pagination::{encode_cursor, page};
+use gateway::api::pagination::{list_response, page};
 use gateway::api::error::ErrorBody;
-use serde::{Deserialize, Serialize};
+use gateway::service::List;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use std::sync::Arc;
 
@@ -49,26 +50,8 @@ impl From<ApprovalError> for ApiError {
     }
 }
 
-/// The customer's funding sources.
-#[derive(Serialize, ToSchema)]
-pub struct FundingSourceList {
-    /// Always `list`.
-    object: String,
-    data: Vec<FundingSource>,
-    has_more: bool,
-    next_cursor: Option<String>,
-}
-
-/// A page of the customer's own payments, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct PaymentList {
-    /// Always `list`.
-    object: String,
-    data: Vec<OwnPayment>,
-    has_more: bool,
-    /// Pass as `cursor` to get the next page.
-    next_cursor: Option<String>,
-}
+list_response!(FundingSourceList, FundingSource);
+list_response!(PaymentList, OwnPayment);
 
 /// `GET /wallet/v1/approvals/{code}`: what the link asks to be paid (no sign-in needed: the
 /// code is the credential); tells the checkout that it was scanned.
@@ -151,7 +134,7 @@ declined, `card_test_timeout` approves but its answer is lost (the status check 
 pub async fn funding_sources(State(bridge): State<Arc<Bridge>>, who: SignedIn, headers: HeaderMap) -> Result<Json<FundingSourceList>, ApiError> {
     let lang = Lang::choose(None, &headers).lang;
     let data = approvals::funding_sources(&bridge.services, &who.customer_id, lang).await?;
-    Ok(Json(FundingSourceList { object: "list".into(), data, has_more: false, next_cursor: None }))
+    Ok(Json(List { data, next: None }.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -215,6 +198,5 @@ pub async fn payments(
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<PaymentList>, ApiError> {
     let page = page(params.limit, params.cursor.as_deref())?;
-    let found = approvals::payments(&bridge.services, &who.customer_id, page).await?;
-    Ok(Json(PaymentList { object: "list".into(), has_more: found.next.is_some(), next_cursor: found.next.as_ref().map(encode_cursor), data: found.data }))
+    Ok(Json(approvals::payments(&bridge.services, &who.customer_id, page).await?.into()))
 }
