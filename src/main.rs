@@ -373,6 +373,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             client_ip_header: config.client_ip_header.clone(),
         },
     );
+    let store = services.store.clone();
     let app = gateway::api::router(services)
         .merge(mobile_bridge::router(bridge))
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -390,6 +391,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     // minute and another replica makes those attempts again (receivers de-duplicate on webhook-id).
     if tokio::time::timeout(Duration::from_secs(2), deliverer).await.is_err() {
         tracing::warn!("webhook delivery pass cut off by the shutdown; its deliveries are retried when their leases end");
+    }
+    if let Some(commits) = store.write_commits() {
+        println!("Paygate stopped: {commits} write transactions committed");
     }
     Ok(())
 }

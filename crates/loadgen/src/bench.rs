@@ -165,7 +165,7 @@ pub async fn run(options: Options, nofile: u64) -> anyhow::Result<()> {
 
     let needs_postgres = run.options.gateway.iter().any(|g| Scenario::Gateway(*g).two_processes());
     let database = if needs_postgres {
-        Some(PgDatabase::create(&run).await.map_err(|e| format!("{e:#}")))
+        Some(PgDatabase::create(&run.paygate, &run.options.postgres_admin_url).await.map_err(|e| format!("{e:#}")))
     } else {
         None
     };
@@ -224,14 +224,14 @@ async fn run_scenario(run: &Run, scenario: Scenario, n: usize, database: Option<
         }
         Scenario::Gateway(kind) => {
             let gateway = match kind {
-                GatewayScenario::OneProcess | GatewayScenario::IntentStreams => Gateway::start_sqlite(run, &log_dir).await?,
+                GatewayScenario::OneProcess | GatewayScenario::IntentStreams => Gateway::start_sqlite(&run.paygate, &log_dir).await?,
                 GatewayScenario::TwoProcesses | GatewayScenario::IntentStreamsTwoProcesses => {
                     let database = match database {
                         Some(Ok(db)) => db,
                         Some(Err(e)) => anyhow::bail!("{e}"),
                         None => anyhow::bail!("no PostgreSQL database"),
                     };
-                    Gateway::start_replicas(run, database, &log_dir).await?
+                    Gateway::start_replicas(&run.paygate, &run.options.redis_url, database, &log_dir).await?
                 }
             };
             let result = match kind {

@@ -1,7 +1,7 @@
 //! The gateway under test: `paygate serve` processes (one on SQLite, or two replicas on one
 //! PostgreSQL database and one Redis), their keys, and the REST calls that cause events.
 
-use crate::bench::{random_tag, Run};
+use crate::bench::random_tag;
 use crate::client::Target;
 use crate::http::HttpClient;
 use crate::server::ServerProcess;
@@ -32,9 +32,9 @@ pub struct CreatedIntent {
 
 impl Gateway {
     /// One process on a fresh SQLite database; its first run prints the demo merchant's keys.
-    pub async fn start_sqlite(run: &Run, dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start_sqlite(paygate: &Path, dir: &Path) -> anyhow::Result<Self> {
         let database_url = format!("sqlite://{}", dir.join("bench.db").display());
-        let mut command = Command::new(&run.paygate);
+        let mut command = Command::new(paygate);
         command.arg("serve").env("DATABASE_URL", &database_url).env_remove("REDIS_URL");
         let mut server = ServerProcess::start("paygate (SQLite)", base_env(command), &dir.join("paygate.log")).await?;
         let lines = server
@@ -46,14 +46,14 @@ impl Gateway {
     }
 
     /// Two replicas on the run's PostgreSQL database, sharing Redis.
-    pub async fn start_replicas(run: &Run, database: &PgDatabase, dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start_replicas(paygate: &Path, redis_url: &str, database: &PgDatabase, dir: &Path) -> anyhow::Result<Self> {
         let replica = |name: &str| {
-            let mut command = Command::new(&run.paygate);
+            let mut command = Command::new(paygate);
             command
                 .arg("serve")
                 .env("DATABASE_URL", &database.url)
                 .env("PAYGATE_KEY_HASH_SECRET", &database.key_hash_secret)
-                .env("REDIS_URL", &run.options.redis_url);
+                .env("REDIS_URL", redis_url);
             (name.to_owned(), base_env(command))
         };
         let (name_a, command_a) = replica("paygate A");
@@ -63,6 +63,23 @@ impl Gateway {
         Ok(Gateway {
             writer,
             reader: Some(reader),
+            secret_key: database.secret_key.clone(),
+            publishable_key: database.publishable_key.clone(),
+        })
+    }
+
+    /// One process on the database, without Redis (the lifecycle benchmark's PostgreSQL setup).
+    pub async fn start_postgres(paygate: &Path, database: &PgDatabase, dir: &Path) -> anyhow::Result<Self> {
+        let mut command = Command::new(paygate);
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &database.url)
+            .env("PAYGATE_KEY_HASH_SECRET", &database.key_hash_secret)
+            .env_remove("REDIS_URL");
+        let writer = ServerProcess::start("paygate (PostgreSQL)", base_env(command), &dir.join("paygate.log")).await?;
+        Ok(Gateway {
+            writer,
+            reader: None,
             secret_key: database.secret_key.clone(),
             publishable_key: database.publishable_key.clone(),
         })
@@ -104,11 +121,12 @@ impl Gateway {
         }
     }
 
-    pub async fn stop(self) {
+    /// Stops every process; returns what the writer printed on stdout, to its end.
+    pub async fn stop(self) -> Vec<String> {
         if let Some(reader) = self.reader {
             reader.stop().await;
         }
-        self.writer.stop().await;
+        self.writer.stop().await
     }
 }
 
@@ -173,8 +191,8 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    pub async fn create(run: &Run) -> anyhow::Result<Self> {
-        let admin_url = run.options.postgres_admin_url.clone();
+    pub async fn create(paygate: &Path, admin_url: &str) -> anyhow::Result<Self> {
+        let admin_url = admin_url.to_owned();
         let name = format!("bench_{}", hex::encode(random_tag()));
         let mut admin = PgConnection::connect(&admin_url).await.context("connecting to PostgreSQL")?;
         admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
@@ -191,7 +209,7 @@ impl PgDatabase {
             secret_key: String::new(),
             publishable_key: String::new(),
         };
-        let output = tokio::process::Command::new(&run.paygate)
+        let output = tokio::process::Command::new(paygate)
             .args(["merchant", "create", "--name", "Bench Shop"])
             .env("DATABASE_URL", &db.url)
             .env("PAYGATE_KEY_HASH_SECRET", &db.key_hash_secret)

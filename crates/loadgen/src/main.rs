@@ -1,4 +1,5 @@
-//! `paygate-loadgen`: the live-event benchmark. `baseline-server` is the bare broadcast SSE
+//! `paygate-loadgen`: the benchmarks. `lifecycle` measures payments per second through the money
+//! path against a one-row-transaction baseline; the live-event benchmark: `baseline-server` is the bare broadcast SSE
 //! endpoint every figure is compared with; `sse` drives the baseline and the gateway in one run
 //! and writes the report. Performance claims come from here, never from timed tests.
 
@@ -7,6 +8,8 @@ mod bench;
 mod client;
 mod gateway;
 mod http;
+mod lifecycle;
+mod lifecycle_report;
 mod report;
 mod server;
 mod sse;
@@ -16,7 +19,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Parser)]
-#[command(name = "paygate-loadgen", about = "Load generator for paygate's live events (SSE)")]
+#[command(name = "paygate-loadgen", about = "Load generator for paygate: payment lifecycle and live events (SSE)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +35,9 @@ enum Command {
     },
     /// Run the SSE benchmark: baseline and gateway scenarios at each connection count.
     Sse(bench::Options),
+    /// Run the payment lifecycle benchmark: payments per second against a one-row-transaction
+    /// baseline, per engine and concurrency.
+    Lifecycle(lifecycle::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +49,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::BaselineServer { bind } => runtime.block_on(baseline::serve(bind)),
         Command::Sse(options) => runtime.block_on(bench::run(options, nofile)),
+        Command::Lifecycle(options) => runtime.block_on(lifecycle::run(options)),
     }
 }
 

@@ -81,8 +81,9 @@ impl ServerProcess {
         Ok((ticks(11)? + ticks(12)?) as f64 / per_second)
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited after a few seconds.
-    pub async fn stop(mut self) {
+    /// SIGTERM, then SIGKILL if it has not exited after a few seconds; returns every line the
+    /// process printed on stdout.
+    pub async fn stop(mut self) -> Vec<String> {
         if let Ok(pid) = i32::try_from(self.pid) {
             // SAFETY: signalling our own child, whose pid we hold and have not reaped.
             unsafe {
@@ -92,6 +93,14 @@ impl ServerProcess {
         if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
             let _ = self.child.kill().await;
         }
+        // The reader task drains the pipe to its end once the process has gone.
+        for _ in 0..50 {
+            if Arc::strong_count(&self.stdout) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.stdout.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 

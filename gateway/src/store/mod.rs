@@ -193,6 +193,8 @@ pub struct LedgerViolation {
 #[async_trait]
 pub trait Store: WebhookStore + CustomerStore + WalletStore + Send + Sync {
     fn engine(&self) -> &'static str;
+    /// Write transactions committed since the store opened, where the engine counts them (SQLite).
+    fn write_commits(&self) -> Option<u64>;
 
     // merchants and keys
     async fn create_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;

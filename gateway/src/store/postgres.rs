@@ -40,6 +40,11 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Counted by the server: `pg_stat_database`, or the transaction ids assigned.
+    fn write_commits(&self) -> Option<u64> {
+        None
+    }
 }
 
 super::sql::sql_store!(PostgresStore, Postgres, "postgres");

@@ -373,6 +373,10 @@ macro_rules! sql_store {
                 $engine
             }
 
+            fn write_commits(&self) -> Option<u64> {
+                $store::write_commits(self)
+            }
+
             async fn create_merchant(&self, m: &Merchant) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
                     .bind(&m.id)

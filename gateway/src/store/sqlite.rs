@@ -11,6 +11,9 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     listener: std::sync::RwLock<Option<super::EventListener>>,
+    /// Write transactions committed by the writer connection (SQLite's commit hook), for the
+    /// lifecycle benchmark's commits-per-payment figure.
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -26,10 +29,25 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
         }
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = commits.clone();
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .after_connect(move |conn, _| {
+                let counter = counter.clone();
+                Box::pin(async move {
+                    conn.lock_handle().await?.set_commit_hook(move || {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        true
+                    });
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader, listener: Default::default() })
+        Ok(Self { writer, reader, listener: Default::default(), commits })
     }
 
     fn read_pool(&self) -> &SqlitePool {
@@ -42,6 +60,10 @@ impl SqliteStore {
 
     fn write_pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    fn write_commits(&self) -> Option<u64> {
+        Some(self.commits.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
