@@ -31,7 +31,7 @@ impl Database {
     async fn create() -> Self {
         let name = format!("t_live_{}", std::process::id()) + &format!("_{}", rand_suffix());
         let pool = sqlx::PgPool::connect(&admin_url()).await.expect("PostgreSQL is reachable");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create database");
         Database { name }
     }
 
@@ -54,7 +54,7 @@ impl Drop for Database {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let pool = sqlx::PgPool::connect(&admin_url()).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&pool).await.ok()
             })
         })
         .join();

@@ -159,8 +159,8 @@ impl RedisCounts {
                 Some(conn) => conn.clone(),
                 None => {
                     let config = redis::AsyncConnectionConfig::new()
-                        .set_connection_timeout(Duration::from_millis(500))
-                        .set_response_timeout(Duration::from_millis(500));
+                        .set_connection_timeout(Some(Duration::from_millis(500)))
+                        .set_response_timeout(Some(Duration::from_millis(500)));
                     guard.insert(self.client.get_multiplexed_async_connection_with_config(&config).await?).clone()
                 }
             }

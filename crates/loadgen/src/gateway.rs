@@ -195,7 +195,7 @@ impl PgDatabase {
         let admin_url = admin_url.to_owned();
         let name = format!("bench_{}", hex::encode(random_tag()));
         let mut admin = PgConnection::connect(&admin_url).await.context("connecting to PostgreSQL")?;
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
         admin.close().await?;
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).context("the admin URL has no database")?;
         let url = format!("{base}/{name}");
@@ -235,7 +235,7 @@ impl PgDatabase {
     pub async fn drop_database(&self) {
         let result = async {
             let mut admin = PgConnection::connect(&self.admin_url).await?;
-            admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await?;
+            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).await?;
             admin.close().await
         }
         .await;

@@ -277,7 +277,7 @@ impl BaselineDatabase {
     async fn create(admin_url: &str) -> anyhow::Result<Self> {
         let name = format!("bench_{}", hex::encode(crate::bench::random_tag()));
         let mut admin = sqlx::PgConnection::connect(admin_url).await.context("connecting to PostgreSQL")?;
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
         admin.close().await?;
         let base = admin_url.rsplit_once('/').map(|(base, _)| base).context("the admin URL has no database")?;
         Ok(BaselineDatabase { admin_url: admin_url.to_owned(), url: format!("{base}/{name}"), name })
@@ -286,7 +286,7 @@ impl BaselineDatabase {
     async fn drop(&self) {
         let result = async {
             let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
-            admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await?;
+            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).await?;
             admin.close().await
         }
         .await;

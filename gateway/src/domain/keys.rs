@@ -4,7 +4,7 @@
 use crate::clock::Millis;
 use crate::ids::random_bytes;
 use crate::secret::Secret;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::fmt;
 
@@ -119,10 +119,15 @@ impl KeyHasher {
     }
 
     pub fn hash(&self, key: &str) -> KeyHash {
+        KeyHash(hex::encode(self.derive(key)))
+    }
+
+    /// 32 bytes derived from `label` under the secret (HMAC-SHA256): a key of its own per use.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
             .expect("HMAC accepts keys of any length");
-        mac.update(key.as_bytes());
-        KeyHash(hex::encode(mac.finalize().into_bytes()))
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 

@@ -31,8 +31,8 @@ pub(super) fn spawn(bus: Arc<EventBus>, client: redis::Client, outbound: mpsc::R
 
 async fn connect(client: &redis::Client) -> Option<redis::aio::MultiplexedConnection> {
     let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Duration::from_secs(2))
-        .set_response_timeout(Duration::from_secs(2));
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)));
     match client.get_multiplexed_async_connection_with_config(&config).await {
         Ok(conn) => Some(conn),
         Err(e) => {

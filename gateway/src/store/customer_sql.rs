@@ -46,7 +46,7 @@ macro_rules! customer_store_methods {
                 use $crate::store::customers::{CustomerRow, CUSTOMER_COLUMNS};
                 // The column name is one of two constants, never input.
                 let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {} = $1", identifier.column());
-                Ok(sqlx::query_as::<_, CustomerRow>(&sql)
+                Ok(sqlx::query_as::<_, CustomerRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(identifier.as_str())
                     .fetch_optional(self.read_pool())
                     .await?
@@ -56,7 +56,7 @@ macro_rules! customer_store_methods {
             async fn get_customer(&self, id: &str) -> Result<$crate::domain::customer::Customer, StoreError> {
                 use $crate::store::customers::{CustomerCredentials, CustomerRow, CUSTOMER_COLUMNS};
                 let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
-                sqlx::query_as::<_, CustomerRow>(&sql)
+                sqlx::query_as::<_, CustomerRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_optional(self.read_pool())
                     .await?

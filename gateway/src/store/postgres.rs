@@ -18,7 +18,7 @@ impl PostgresStore {
         let mut options = PgConnectOptions::from_str(url)?;
         if let Some(schema) = schema {
             let admin = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', ""))))
                 .execute(&admin)
                 .await?;
             admin.close().await;

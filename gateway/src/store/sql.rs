@@ -61,8 +61,8 @@ macro_rules! sql_store {
         /// Matches one idempotency key: its five scope columns are always `$1`..`$5`.
         const KEY_MATCH: &str = "merchant_id = $1 AND livemode = $2 AND method = $3 AND path = $4 AND key = $5";
 
-        fn key_query<'q>(sql: &'q str, k: &'q IdempotencyScope) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
-            sqlx::query(sql).bind(&k.merchant_id).bind(k.livemode).bind(&k.method).bind(&k.path).bind(&k.key)
+        fn key_query<'q>(sql: &'q str, k: &'q IdempotencyScope) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&k.merchant_id).bind(k.livemode).bind(&k.method).bind(&k.path).bind(&k.key)
         }
 
         fn cursor_parts(page: &Page) -> (Option<i64>, Option<String>) {
@@ -80,7 +80,7 @@ macro_rules! sql_store {
                 T: TryFrom<R, Error = StoreError>,
             {
                 let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
-                sqlx::query_as::<_, R>(&sql)
+                sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
@@ -228,7 +228,7 @@ macro_rules! sql_store {
 
             async fn intent_in(tx: &mut Tx, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>, StoreError> {
                 let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2 AND livemode = $3");
-                sqlx::query_as::<_, IntentRow>(&sql)
+                sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
@@ -242,7 +242,7 @@ macro_rules! sql_store {
                 let sql = format!(
                     "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3"
                 );
-                let Some(refund) = sqlx::query_as::<_, RefundRow>(&sql)
+                let Some(refund) = sqlx::query_as::<_, RefundRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
                     .bind(key)
@@ -296,7 +296,7 @@ macro_rules! sql_store {
                        AND amount_captured - amount_refunded >= $1 \
                      RETURNING {INTENT_COLUMNS}"
                 );
-                let reserved = sqlx::query_as::<_, IntentRow>(&sql)
+                let reserved = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(amount)
                     .bind(new.created_at)
                     .bind(&new.payment_intent_id)
@@ -389,7 +389,7 @@ macro_rules! sql_store {
 
             async fn get_merchant(&self, id: &str) -> Result<Merchant, StoreError> {
                 let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1");
-                sqlx::query_as::<_, MerchantRow>(&sql)
+                sqlx::query_as::<_, MerchantRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_optional(self.read_pool())
                     .await?
@@ -399,7 +399,7 @@ macro_rules! sql_store {
 
             async fn list_merchants(&self) -> Result<Vec<Merchant>, StoreError> {
                 let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id");
-                let rows = sqlx::query_as::<_, MerchantRow>(&sql).fetch_all(self.read_pool()).await?;
+                let rows = sqlx::query_as::<_, MerchantRow>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(self.read_pool()).await?;
                 Ok(rows.into_iter().map(Merchant::from).collect())
             }
 
@@ -424,7 +424,7 @@ macro_rules! sql_store {
 
             async fn find_api_key(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
                 let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
-                sqlx::query_as::<_, KeyRow>(&sql)
+                sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&hash.0)
                     .fetch_optional(self.read_pool())
                     .await?
@@ -434,7 +434,7 @@ macro_rules! sql_store {
 
             async fn get_api_key(&self, id: &str) -> Result<ApiKeyRecord, StoreError> {
                 let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
-                sqlx::query_as::<_, KeyRow>(&sql)
+                sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_optional(self.read_pool())
                     .await?
@@ -445,7 +445,7 @@ macro_rules! sql_store {
 
             async fn list_api_keys(&self, merchant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
                 let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE merchant_id = $1 ORDER BY created_at, id");
-                let rows = sqlx::query_as::<_, KeyRow>(&sql).bind(merchant_id).fetch_all(self.read_pool()).await?;
+                let rows = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(merchant_id).fetch_all(self.read_pool()).await?;
                 rows.into_iter().map(ApiKeyRecord::try_from).collect()
             }
 
@@ -453,7 +453,7 @@ macro_rules! sql_store {
                 let sql = format!(
                     "UPDATE api_keys SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1) RETURNING {KEY_COLUMNS}"
                 );
-                let updated = sqlx::query_as::<_, KeyRow>(&sql).bind(at).bind(id).fetch_optional(self.write_pool()).await?;
+                let updated = sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(at).bind(id).fetch_optional(self.write_pool()).await?;
                 match updated {
                     Some(row) => ApiKeyRecord::try_from(row),
                     None => self.get_api_key(id).await,
@@ -480,7 +480,7 @@ macro_rules! sql_store {
                      VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) \
                      RETURNING {INTENT_COLUMNS}"
                 );
-                let row = sqlx::query_as::<_, IntentRow>(&sql)
+                let row = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&n.id)
                     .bind(&n.scope.merchant_id)
                     .bind(n.scope.livemode)
@@ -524,7 +524,7 @@ macro_rules! sql_store {
                        AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
                      ORDER BY created_at DESC, id DESC LIMIT $9"
                 );
-                let rows = sqlx::query_as::<_, IntentRow>(&sql)
+                let rows = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
                     .bind(f.status.map(|s| s.as_str()))
@@ -545,7 +545,7 @@ macro_rules! sql_store {
                      (SELECT name FROM merchants m WHERE m.id = payment_intents.merchant_id) AS merchant_name \
                      FROM payment_intents WHERE approval_code = $1"
                 );
-                let row = sqlx::query_as::<_, $crate::store::rows::CodedIntentRow>(&sql).bind(code).fetch_optional(self.read_pool()).await?;
+                let row = sqlx::query_as::<_, $crate::store::rows::CodedIntentRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(code).fetch_optional(self.read_pool()).await?;
                 row.map($crate::store::CodedIntent::try_from).transpose()
             }
 
@@ -557,7 +557,7 @@ macro_rules! sql_store {
                        AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
                      ORDER BY created_at DESC, id DESC LIMIT $4"
                 );
-                let rows = sqlx::query_as::<_, $crate::store::rows::CustomerPaymentRow>(&sql)
+                let rows = sqlx::query_as::<_, $crate::store::rows::CustomerPaymentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(customer_id)
                     .bind(after_ts)
                     .bind(after_id)
@@ -627,7 +627,7 @@ macro_rules! sql_store {
                        AND ($14 IS NULL OR (CASE WHEN status = 'requires_confirmation' THEN confirm_deadline ELSE expires_at END) > $14) \
                      RETURNING {INTENT_COLUMNS}"
                 );
-                let updated = sqlx::query_as::<_, IntentRow>(&sql)
+                let updated = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(t.target().as_str())
                     .bind(now)
                     .bind(connector)
@@ -764,7 +764,7 @@ macro_rules! sql_store {
                     "UPDATE refunds SET status = $1, failure_code = $2, connector_ref = $3, updated_at = $4 \
                      WHERE id = $5 AND merchant_id = $6 AND livemode = $7 AND status = 'pending' RETURNING {REFUND_COLUMNS}"
                 );
-                let updated = sqlx::query_as::<_, RefundRow>(&sql)
+                let updated = sqlx::query_as::<_, RefundRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(status)
                     .bind(failure_code)
                     .bind(connector_ref)
@@ -798,7 +798,7 @@ macro_rules! sql_store {
                                >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END \
                              WHERE id = $2 RETURNING {INTENT_COLUMNS}"
                         );
-                        let row = sqlx::query_as::<_, IntentRow>(&sql)
+                        let row = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                             .bind(now)
                             .bind(&refund.payment_intent)
                             .fetch_one(&mut *tx)
@@ -856,7 +856,7 @@ macro_rules! sql_store {
                        AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
                      ORDER BY created_at DESC, id DESC LIMIT $6"
                 );
-                let rows = sqlx::query_as::<_, RefundRow>(&sql)
+                let rows = sqlx::query_as::<_, RefundRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
                     .bind(&f.payment_intent)
@@ -880,7 +880,7 @@ macro_rules! sql_store {
                        AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND id < $9)) \
                      ORDER BY created_at DESC, id DESC LIMIT $10"
                 );
-                let rows = sqlx::query_as::<_, TransactionRow>(&sql)
+                let rows = sqlx::query_as::<_, TransactionRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
                     .bind(f.kind.map(|k| k.as_str()))
@@ -912,7 +912,7 @@ macro_rules! sql_store {
                 );
                 // The cursor's position is the sequence number; its id is not needed.
                 let _ = after_id;
-                let rows = sqlx::query_as::<_, EventRow>(&sql)
+                let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
                     .bind(f.kind.as_deref().map(type_pattern))
@@ -940,7 +940,7 @@ macro_rules! sql_store {
                            AND seq > $3 ORDER BY seq LIMIT $4"
                     ),
                 };
-                let mut query = sqlx::query_as::<_, EventRow>(&sql);
+                let mut query = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.as_str()));
                 if let Some(object) = object_id {
                     query = query.bind(object);
                 }
@@ -961,7 +961,7 @@ macro_rules! sql_store {
                     "UPDATE payment_intents SET updated_at = updated_at WHERE id = $1 AND merchant_id = $2 AND livemode = $3 \
                        AND status = 'requires_action' AND expires_at > $4 RETURNING {INTENT_COLUMNS}"
                 );
-                let row = sqlx::query_as::<_, IntentRow>(&sql)
+                let row = sqlx::query_as::<_, IntentRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .bind(&scope.merchant_id)
                     .bind(scope.livemode)
@@ -1110,7 +1110,7 @@ macro_rules! sql_store {
                      FROM payment_intents i WHERE i.amount_captured > 0 OR i.amount_refunded > 0 \
                         OR EXISTS (SELECT 1 FROM transactions t WHERE t.payment_intent_id = i.id AND t.type <> 'cancel')"
                 );
-                let intents: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(&sql).fetch_all(self.read_pool()).await?;
+                let intents: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(self.read_pool()).await?;
                 for (id, col_captured, col_refunded, captured, refunded, payable) in intents {
                     if refunded > captured {
                         out.push(LedgerViolation { invariant: "refunded_at_most_captured", detail: format!("intent {id}: refunded {refunded} > captured {captured}") });

@@ -9,7 +9,7 @@ macro_rules! wallet_store_methods {
             async fn lock_wallet(tx: &mut Tx, wallet_id: &str) -> Result<Option<$crate::domain::wallet::Wallet>, StoreError> {
                 use $crate::store::wallets::{WalletRow, WALLET_COLUMNS};
                 let sql = format!("UPDATE wallets SET updated_at = updated_at WHERE id = $1 RETURNING {WALLET_COLUMNS}");
-                sqlx::query_as::<_, WalletRow>(&sql).bind(wallet_id).fetch_optional(&mut **tx).await?.map(TryInto::try_into).transpose()
+                sqlx::query_as::<_, WalletRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(wallet_id).fetch_optional(&mut **tx).await?.map(TryInto::try_into).transpose()
             }
 
             /// Moves a locked wallet's balance by `amount` and writes its entry, unless an entry of
@@ -43,7 +43,7 @@ macro_rules! wallet_store_methods {
             async fn wallet_authorization_in(tx: &mut Tx, column: &str, value: &str) -> Result<Option<$crate::domain::wallet::WalletAuthorization>, StoreError> {
                 use $crate::store::wallets::{WalletAuthorizationRow, WALLET_AUTHORIZATION_COLUMNS};
                 let sql = format!("SELECT {WALLET_AUTHORIZATION_COLUMNS} FROM wallet_authorizations WHERE {column} = $1");
-                sqlx::query_as::<_, WalletAuthorizationRow>(&sql).bind(value).fetch_optional(&mut **tx).await?.map(TryInto::try_into).transpose()
+                sqlx::query_as::<_, WalletAuthorizationRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(value).fetch_optional(&mut **tx).await?.map(TryInto::try_into).transpose()
             }
         }
 
@@ -76,7 +76,7 @@ macro_rules! wallet_store_methods {
                     Self::wallet_entry(&mut tx, &id, "opening", opening, &id, now).await?;
                 }
                 let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE customer_id = $1 AND livemode = $2 AND currency = $3");
-                let row = sqlx::query_as::<_, WalletRow>(&sql).bind(customer_id).bind(livemode).bind(currency.code()).fetch_one(&mut *tx).await?;
+                let row = sqlx::query_as::<_, WalletRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(customer_id).bind(livemode).bind(currency.code()).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 row.try_into()
             }
@@ -84,14 +84,14 @@ macro_rules! wallet_store_methods {
             async fn list_wallets(&self, customer_id: &str) -> Result<Vec<$crate::domain::wallet::Wallet>, StoreError> {
                 use $crate::store::wallets::{WalletRow, WALLET_COLUMNS};
                 let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE customer_id = $1 ORDER BY livemode, currency");
-                let rows = sqlx::query_as::<_, WalletRow>(&sql).bind(customer_id).fetch_all(self.read_pool()).await?;
+                let rows = sqlx::query_as::<_, WalletRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(customer_id).fetch_all(self.read_pool()).await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn get_wallet(&self, customer_id: &str, wallet_id: &str) -> Result<$crate::domain::wallet::Wallet, StoreError> {
                 use $crate::store::wallets::{WalletRow, WALLET_COLUMNS};
                 let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE id = $1 AND customer_id = $2");
-                sqlx::query_as::<_, WalletRow>(&sql)
+                sqlx::query_as::<_, WalletRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(wallet_id)
                     .bind(customer_id)
                     .fetch_optional(self.read_pool())
@@ -177,7 +177,7 @@ macro_rules! wallet_store_methods {
             async fn wallet_authorization(&self, reference: &str) -> Result<Option<$crate::domain::wallet::WalletAuthorization>, StoreError> {
                 use $crate::store::wallets::{WalletAuthorizationRow, WALLET_AUTHORIZATION_COLUMNS};
                 let sql = format!("SELECT {WALLET_AUTHORIZATION_COLUMNS} FROM wallet_authorizations WHERE reference = $1");
-                sqlx::query_as::<_, WalletAuthorizationRow>(&sql).bind(reference).fetch_optional(self.read_pool()).await?.map(TryInto::try_into).transpose()
+                sqlx::query_as::<_, WalletAuthorizationRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(reference).fetch_optional(self.read_pool()).await?.map(TryInto::try_into).transpose()
             }
 
             async fn wallet_capture(&self, authorization_id: &str, amount: i64, now: Millis) -> Result<$crate::store::wallets::WalletCapture, StoreError> {

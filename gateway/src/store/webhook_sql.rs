@@ -38,7 +38,7 @@ macro_rules! webhook_helpers {
             async fn webhook_endpoint_by_id(&self, id: &str) -> Result<$crate::store::webhooks::WebhookEndpointRecord, StoreError> {
                 use $crate::store::webhooks::{WebhookEndpointRow, WEBHOOK_ENDPOINT_COLUMNS};
                 let sql = format!("SELECT {WEBHOOK_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-                sqlx::query_as::<_, WebhookEndpointRow>(&sql)
+                sqlx::query_as::<_, WebhookEndpointRow>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(id)
                     .fetch_optional(self.read_pool())
                     .await?
@@ -94,7 +94,7 @@ macro_rules! webhook_store_methods {
                    AND ($3 IS NULL OR created_at < $3 OR (created_at = $3 AND id < $4)) \
                  ORDER BY created_at DESC, id DESC LIMIT $5"
             );
-            let rows = sqlx::query_as::<_, WebhookEndpointRow>(&sql)
+            let rows = sqlx::query_as::<_, WebhookEndpointRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&scope.merchant_id)
                 .bind(scope.livemode)
                 .bind(after_ts)
@@ -129,7 +129,7 @@ macro_rules! webhook_store_methods {
                    updated_at = $5 \
                  WHERE id = $6 AND merchant_id = $7 AND livemode = $8 RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
             );
-            let row = sqlx::query_as::<_, WebhookEndpointRow>(&sql)
+            let row = sqlx::query_as::<_, WebhookEndpointRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(change.url.as_ref().map(|u| u.as_str().to_owned()))
                 .bind(change.enabled_events.as_ref().map(|e| e.to_stored()))
                 .bind(change.status.as_ref().map(|(s, _)| s.as_str()))
@@ -170,7 +170,7 @@ macro_rules! webhook_store_methods {
                    previous_secret_expires_at = $1, secret = $2, updated_at = $3 \
                  WHERE id = $4 AND merchant_id = $5 AND livemode = $6 RETURNING {WEBHOOK_ENDPOINT_COLUMNS}"
             );
-            let row = sqlx::query_as::<_, WebhookEndpointRow>(&sql)
+            let row = sqlx::query_as::<_, WebhookEndpointRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(previous_expires_at)
                 .bind(secret.expose())
                 .bind(now)
@@ -218,7 +218,7 @@ macro_rules! webhook_store_methods {
                    AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
                  RETURNING endpoint_id, event_id, attempts"
             );
-            let claimed: Vec<(String, String, i64)> = sqlx::query_as(&sql)
+            let claimed: Vec<(String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(lease_until)
                 .bind(&token)
                 .bind(now)
@@ -234,7 +234,7 @@ macro_rules! webhook_store_methods {
                     Err(StoreError::NotFound) => continue,
                     Err(e) => return Err(e),
                 };
-                let event = sqlx::query_as::<_, EventRow>(&event_sql)
+                let event = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(event_sql.as_str()))
                     .bind(&event_id)
                     .fetch_optional(self.read_pool())
                     .await?
@@ -315,7 +315,7 @@ macro_rules! webhook_store_methods {
                    AND ($4 IS NULL OR attempted_at < $4 OR (attempted_at = $4 AND id < $5)) \
                  ORDER BY attempted_at DESC, id DESC LIMIT $6"
             );
-            let rows = sqlx::query_as::<_, WebhookAttemptRow>(&sql)
+            let rows = sqlx::query_as::<_, WebhookAttemptRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(endpoint_id)
                 .bind(&scope.merchant_id)
                 .bind(scope.livemode)
@@ -346,7 +346,7 @@ macro_rules! webhook_store_methods {
                    next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at \
                  RETURNING {WEBHOOK_DELIVERY_COLUMNS}"
             );
-            let row = sqlx::query_as::<_, WebhookDeliveryRow>(&sql)
+            let row = sqlx::query_as::<_, WebhookDeliveryRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(endpoint_id)
                 .bind(now)
                 .bind(event_id)
@@ -369,7 +369,7 @@ macro_rules! webhook_store_methods {
                 "SELECT {WEBHOOK_DELIVERY_COLUMNS} FROM webhook_deliveries \
                  WHERE endpoint_id = $1 AND event_id = $2 AND merchant_id = $3 AND livemode = $4"
             );
-            sqlx::query_as::<_, WebhookDeliveryRow>(&sql)
+            sqlx::query_as::<_, WebhookDeliveryRow>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(endpoint_id)
                 .bind(event_id)
                 .bind(&scope.merchant_id)

@@ -48,7 +48,7 @@ impl Drop for Cleanup {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                 rt.block_on(async {
                     let pool = sqlx::PgPool::connect(&pg_url()).await.ok()?;
-                    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&pool).await.ok()
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))).execute(&pool).await.ok()
                 })
             })
             .join();
@@ -274,12 +274,12 @@ impl TestApp {
         match &self._cleanup {
             Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
                 let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
-                sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
             }
             Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => {
                 let options: sqlx::postgres::PgConnectOptions = pg_url().parse().map_err(|e: sqlx::Error| e.to_string())?;
                 let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.map_err(|e| e.to_string())?;
-                sqlx::query(sql).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|_| ()).map_err(|e| e.to_string())
             }
         }
     }
@@ -289,12 +289,12 @@ impl TestApp {
         match &self._cleanup {
             Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
                 let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-                sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&pool).await.unwrap()
             }
             Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => {
                 let options: sqlx::postgres::PgConnectOptions = pg_url().parse().unwrap();
                 let pool = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())])).await.unwrap();
-                sqlx::query_scalar::<_, String>(sql).fetch_all(&pool).await.unwrap()
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&pool).await.unwrap()
             }
         }
     }

@@ -44,7 +44,7 @@ fn claims(customer_id: &str, changes: Value) -> Value {
 }
 
 fn sign(alg: Algorithm, key: &[u8], claims: &Value) -> String {
-    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key).unwrap()).unwrap()
 }
 
 fn b64(json: &str) -> String {

@@ -92,6 +92,9 @@ impl Webhooks {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
+        // reqwest is built without a crypto provider of its own: rustls on ring, once per process
+        // (an error means one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -138,7 +141,7 @@ impl SecretBox {
         let nonce = random_bytes::<12>();
         let sealed = self
             .0
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain.expose().as_bytes(), aad: endpoint_id.as_bytes() })
+            .encrypt(&Nonce::from(nonce), Payload { msg: plain.expose().as_bytes(), aad: endpoint_id.as_bytes() })
             .map_err(|_| ServiceError::Internal("sealing a webhook secret failed".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend(sealed);
@@ -152,7 +155,8 @@ impl SecretBox {
             return Err(fail());
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let plain = self.0.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: endpoint_id.as_bytes() }).map_err(|_| fail())?;
+        let nonce = Nonce::try_from(nonce).map_err(|_| fail())?;
+        let plain = self.0.decrypt(&nonce, Payload { msg: ciphertext, aad: endpoint_id.as_bytes() }).map_err(|_| fail())?;
         String::from_utf8(plain).map(Secret::new).map_err(|_| fail())
     }
 }
@@ -176,9 +180,8 @@ fn endpoint_view(r: &WebhookEndpointRecord, secret: Option<&Secret>) -> WebhookE
 impl Services {
     fn secret_box(&self) -> SecretBox {
         // A key of its own, derived from the key-hash secret every replica already shares.
-        let derived = self.hasher.hash("paygate/webhook-secret-sealing/v1");
-        let key = hex::decode(&derived.0).unwrap_or_default();
-        SecretBox(ChaCha20Poly1305::new(Key::from_slice(&key)))
+        let key = self.hasher.derive("paygate/webhook-secret-sealing/v1");
+        SecretBox(ChaCha20Poly1305::new(&Key::from(key)))
     }
 
     /// Seals a webhook secret for storage (bound to its endpoint's id).
@@ -337,8 +340,8 @@ mod tests {
 
     #[test]
     fn sealed_secrets_open_only_for_their_endpoint_and_key() {
-        let sealer = SecretBox(ChaCha20Poly1305::new(Key::from_slice(&[7u8; 32])));
-        let other = SecretBox(ChaCha20Poly1305::new(Key::from_slice(&[8u8; 32])));
+        let sealer = SecretBox(ChaCha20Poly1305::new(&Key::from([7u8; 32])));
+        let other = SecretBox(ChaCha20Poly1305::new(&Key::from([8u8; 32])));
         let secret = generate_secret();
         let sealed = sealer.seal("we_a", &secret).unwrap();
         assert!(!sealed.expose().contains(&secret.expose()[6..]));
