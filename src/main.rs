@@ -9,7 +9,9 @@ use gateway::domain::Scope;
 use gateway::domain::webhook::WebhookEndpoint;
 use gateway::service::webhooks::NewWebhookEndpoint;
 use gateway::service::{IssuedKey, Services, WebhookSettings};
-use gateway::store::Page;
+use gateway::domain::query::Page;
+use gateway::service::workers;
+use gateway::store::{Engine, SqlStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::Openapi { .. } => Ok(()),
         Command::Migrate => {
-            println!("migrations applied ({})", services.store.engine());
+            println!("migrations applied ({})", services.engine().name());
             Ok(())
         }
         Command::Merchant(MerchantCommand::Create { name }) => {
@@ -190,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Merchant(MerchantCommand::List) => {
-            for m in services.store.list_merchants().await? {
+            for m in services.list_merchants().await? {
                 println!("{}\t{}\t{}", m.id, to_rfc3339(m.created_at), m.name);
             }
             Ok(())
@@ -198,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Key(cmd) => key_command(&services, cmd).await,
         Command::Webhook(cmd) => webhook_command(&services, cmd).await,
         Command::Ledger(LedgerCommand::Check) => {
-            let violations = services.store.ledger_check().await?;
+            let violations = services.ledger_check().await?;
             if violations.is_empty() {
                 println!("ledger ok: every invariant holds");
                 return Ok(());
@@ -241,14 +243,14 @@ async fn key_command(services: &Services, cmd: KeyCommand) -> anyhow::Result<()>
 async fn webhook_command(services: &Services, cmd: WebhookCommand) -> anyhow::Result<()> {
     match cmd {
         WebhookCommand::Create { merchant, url, events, mode } => {
-            services.store.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
+            services.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
             let scope = Scope { merchant_id: merchant, livemode: matches!(mode, Mode::Live) };
             let enabled_events = events.map(|e| e.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect());
             let endpoint = services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url, enabled_events }).await?;
             print_endpoint(&endpoint);
         }
         WebhookCommand::List { merchant } => {
-            services.store.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
+            services.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
             for livemode in [false, true] {
                 let scope = Scope { merchant_id: merchant.clone(), livemode };
                 let mut page = Page { limit: 100, after: None };
@@ -308,7 +310,7 @@ fn print_record(k: &ApiKeyRecord) {
 }
 
 async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
-    let store = gateway::store::connect(&config.database_url).await.context("opening the database")?;
+    let store = Arc::new(SqlStore::connect(&config.database_url).await.context("opening the database")?);
     let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, ..WebhookSettings::default() };
     Ok(Arc::new(
         Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
@@ -327,8 +329,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let services = open(&config).await?;
     // Only the embedded default (one process) bootstraps a demo merchant: replicas on a shared
     // PostgreSQL would race to create one each. There, use `paygate merchant create`.
-    let first_run = services.store.engine() == "sqlite" && services.store.list_merchants().await?.is_empty();
-    println!("Paygate is running ({} store)", services.store.engine());
+    let first_run = services.engine() == Engine::Sqlite && services.list_merchants().await?.is_empty();
+    println!("Paygate is running ({} store)", services.engine().name());
     println!("  API base URL  {}/v1", config.public_url);
     println!("  API docs      {}/docs", config.public_url);
     println!("  OpenAPI       {}/openapi.json and {}/wallet/v1/openapi.json", config.public_url, config.public_url);
@@ -338,7 +340,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);
         print_keys(&keys);
         println!("  Keep the secret key now: only its hash is stored. More keys: `paygate key create --merchant {}`", merchant.id);
-    } else if services.store.engine() == "sqlite" {
+    } else if services.engine() == Engine::Sqlite {
         println!("  Test keys were printed on first run; make new ones with `paygate key create --merchant <id>` (see `paygate merchant list`).");
     } else {
         println!("  Create merchants and keys with `paygate merchant create --name <name>` and `paygate key create`.");
@@ -350,10 +352,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         services.bus.attach_redis(url.expose()).map_err(anyhow::Error::msg)?;
         println!("  Live events   shared with other replicas through Redis");
     }
-    let sweeper = tokio::spawn(sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs)));
     let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(workers::sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs), signalled_tx.subscribe()));
     // Webhook passes stop starting at the signal; one in flight finishes and records its attempts.
-    let deliverer = tokio::spawn(delivery_loop(services.clone(), signalled_tx.subscribe()));
+    let deliverer = tokio::spawn(workers::delivery_loop(services.clone(), signalled_tx.subscribe()));
     let bus = services.bus.clone();
     let stop = async move {
         shutdown_signal().await;
@@ -373,7 +375,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             client_ip_header: config.client_ip_header.clone(),
         },
     );
-    let store = services.store.clone();
+    let commits = services.clone();
     let app = gateway::api::router(services)
         .merge(mobile_bridge::router(bridge))
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -392,7 +394,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if tokio::time::timeout(Duration::from_secs(2), deliverer).await.is_err() {
         tracing::warn!("webhook delivery pass cut off by the shutdown; its deliveries are retried when their leases end");
     }
-    if let Some(commits) = store.write_commits() {
+    if let Some(commits) = commits.write_commits() {
         println!("Paygate stopped: {commits} write transactions committed");
     }
     Ok(())
@@ -410,43 +412,6 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
 /// How long in-flight requests get to finish after SIGTERM.
 /// With the 2 s left to a webhook pass, the process is gone within 9 s of the signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
-
-/// Webhook deliveries: every replica runs this loop; the store's leases keep passes apart.
-/// Polls every second, and at once again after a full batch.
-async fn delivery_loop(services: Arc<Services>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    while !*stop.borrow() {
-        let full = match services.deliver_due().await {
-            Ok(report) => {
-                if report.claimed > 0 {
-                    tracing::debug!(?report, "webhook deliveries");
-                }
-                report.claimed >= services.webhooks.settings.batch as usize
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook delivery pass failed");
-                false
-            }
-        };
-        if !full {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    }
-}
-
-async fn sweep_loop(services: Arc<Services>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        match services.sweep().await {
-            Ok(report) if report != Default::default() => tracing::info!(?report, "sweep"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "sweep failed"),
-        }
-    }
-}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -13,8 +13,7 @@ use gateway::domain::ValidationError;
 use gateway::ids::{random_base62, IdKind};
 use gateway::secret::Secret;
 use gateway::service::{ServiceError, Services};
-use gateway::store::customers::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
-use gateway::store::StoreError;
+use gateway::store::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
 use std::sync::{Arc, LazyLock};
 
 pub const REFRESH_TOKEN_PREFIX: &str = "rt_";
@@ -63,15 +62,6 @@ impl From<ValidationError> for AccountError {
     }
 }
 
-impl From<StoreError> for AccountError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => AccountError::Service(ServiceError::NotFound("customer")),
-            other => AccountError::Service(ServiceError::Store(other)),
-        }
-    }
-}
-
 /// The account rules between the wallet API and the store.
 pub struct Accounts {
     services: Arc<Services>,
@@ -109,7 +99,7 @@ impl Accounts {
             password_hash,
             created_at: self.now(),
         };
-        match self.services.store.create_customer(&record).await? {
+        match self.services.create_customer(&record).await? {
             CustomerCreated::Created(customer) => self.start_session(customer).await,
             CustomerCreated::IdentifierTaken => Err(AccountError::IdentifierTaken),
         }
@@ -121,7 +111,7 @@ impl Accounts {
     pub async fn sign_in(&self, identifier: &str, password: &Secret, client: &str) -> Result<Session, AccountError> {
         self.limits.attempt(Bucket::SignInClient, client).await.map_err(AccountError::RateLimited)?;
         let identifier = Identifier::parse(identifier, "identifier")?;
-        let found = self.services.store.find_customer_by_identifier(&identifier).await?;
+        let found = self.services.find_customer(&identifier).await?;
         let now = self.now();
         // A locked account says so before its own rate limit counts, even to the right password.
         if let Some(until) = found.as_ref().and_then(|c| c.locked_until).filter(|&until| now < until) {
@@ -135,13 +125,13 @@ impl Accounts {
             return Err(AccountError::InvalidCredentials);
         };
         if !verify_password(account.password_hash.clone(), password.clone()).await? {
-            if let Some(until) = self.services.store.record_failed_sign_in(&account.customer.id, now).await? {
+            if let Some(until) = self.services.record_failed_sign_in(&account.customer.id, now).await? {
                 tracing::warn!(customer = %account.customer.id, until, "wallet account locked after repeated failed sign-ins");
             }
             return Err(AccountError::InvalidCredentials);
         }
         if account.failed_signins > 0 {
-            self.services.store.reset_failed_sign_ins(&account.customer.id).await?;
+            self.services.reset_failed_sign_ins(&account.customer.id).await?;
         }
         self.start_session(account.customer).await
     }
@@ -158,9 +148,9 @@ impl Accounts {
             token_hash: self.hash(&next_value),
             expires_at: now + REFRESH_TOKEN_LIFETIME_MS,
         };
-        match self.services.store.use_refresh_token(&self.hash(refresh_token), now, &next).await? {
+        match self.services.use_refresh_token(&self.hash(refresh_token), now, &next).await? {
             RefreshOutcome::Rotated { customer_id } => {
-                let customer = self.services.store.get_customer(&customer_id).await?;
+                let customer = self.services.get_customer(&customer_id).await?;
                 let access_token = self.tokens.issue(&customer.id, now).map_err(AccountError::internal)?;
                 Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token: next_value })
             }
@@ -176,13 +166,13 @@ impl Accounts {
     /// not an error (signing out twice is fine).
     pub async fn sign_out(&self, refresh_token: &Secret) -> Result<(), AccountError> {
         if is_refresh_token_shaped(refresh_token.expose()) {
-            self.services.store.revoke_refresh_family(&self.hash(refresh_token), self.now()).await?;
+            self.services.revoke_refresh_family(&self.hash(refresh_token), self.now()).await?;
         }
         Ok(())
     }
 
     pub async fn customer(&self, customer_id: &str) -> Result<Customer, AccountError> {
-        Ok(self.services.store.get_customer(customer_id).await?)
+        Ok(self.services.get_customer(customer_id).await?)
     }
 
     /// A new refresh-token family and an access token for `customer`.
@@ -197,7 +187,7 @@ impl Accounts {
             created_at: now,
             expires_at: now + REFRESH_TOKEN_LIFETIME_MS,
         };
-        self.services.store.insert_refresh_token(&record).await?;
+        self.services.insert_refresh_token(&record).await?;
         let access_token = self.tokens.issue(&customer.id, now).map_err(AccountError::internal)?;
         Ok(Session { customer, access_token, expires_in: ACCESS_TOKEN_SECS, refresh_token })
     }

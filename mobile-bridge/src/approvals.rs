@@ -5,13 +5,14 @@
 use gateway::clock::to_rfc3339;
 use gateway::connector::test_card;
 use gateway::connector::PaymentMethod;
-use gateway::domain::intent::{parse_amount, IntentStatus, PaymentIntent};
+use gateway::domain::intent::{parse_amount, FailureReason, IntentStatus, PaymentIntent};
+use gateway::domain::money::Amount;
 use gateway::domain::money::Currency;
 use gateway::domain::wallet::{test_opening_balance, Wallet, MAX_BALANCE};
 use gateway::domain::approval;
 use gateway::service::{intent_cursor, paginate, List, ServiceError, Services};
-use gateway::store::wallets::TopUpOutcome;
-use gateway::store::{CodedIntent, CustomerPayment, Page, StoreError};
+use gateway::domain::query::Page;
+use gateway::store::{CodedIntent, CustomerPayment, TopUpOutcome};
 use crate::i18n::{Lang, SourceTexts};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,12 +56,6 @@ pub enum ApprovalError {
     Service(#[from] ServiceError),
 }
 
-impl From<StoreError> for ApprovalError {
-    fn from(e: StoreError) -> Self {
-        ApprovalError::Service(e.into())
-    }
-}
-
 /// What the customer's phone shows of a payment awaiting approval (or of how it ended).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApprovalView {
@@ -68,14 +63,14 @@ pub struct ApprovalView {
     pub status: IntentStatus,
     pub merchant_name: String,
     pub order_name: String,
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     /// `₩12,000`, `$12.00`.
     pub amount_display: String,
     #[schema(format = DateTime)]
     pub expires_at: String,
     pub livemode: bool,
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureReason>,
     pub failure_message: Option<String>,
 }
 
@@ -88,10 +83,10 @@ impl ApprovalView {
             order_name: intent.order_name.clone(),
             amount: intent.amount,
             currency: intent.currency,
-            amount_display: intent.currency.display(intent.amount),
+            amount_display: intent.currency.display(intent.amount.minor_units()),
             expires_at: to_rfc3339(intent.expires_at),
             livemode: intent.livemode,
-            failure_code: intent.failure_code.clone(),
+            failure_code: intent.failure_code,
             failure_message: intent.failure_message.clone(),
         }
     }
@@ -139,7 +134,7 @@ pub struct OwnPayment {
     pub id: String,
     pub merchant_name: String,
     pub order_name: String,
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     pub amount_display: String,
     pub status: IntentStatus,
@@ -152,7 +147,7 @@ impl From<CustomerPayment> for OwnPayment {
     fn from(p: CustomerPayment) -> Self {
         let i = p.intent;
         Self {
-            amount_display: i.currency.display(i.amount),
+            amount_display: i.currency.display(i.amount.minor_units()),
             created_at: to_rfc3339(i.created_at),
             merchant_name: p.merchant_name,
             order_name: i.order_name,
@@ -170,7 +165,7 @@ pub async fn find(services: &Services, code: &str) -> Result<CodedIntent, Approv
     if !approval::is_code(code) {
         return Err(ApprovalError::LinkInvalid);
     }
-    services.store.find_intent_by_code(code).await?.ok_or(ApprovalError::LinkInvalid)
+    services.find_intent_by_code(code).await?.ok_or(ApprovalError::LinkInvalid)
 }
 
 /// The intent behind a code as the phone opening the link should see it. While it awaits the
@@ -202,11 +197,10 @@ pub async fn open(services: &Services, code: &str) -> Result<ApprovalView, Appro
 /// The customer's funding sources: wallets (test-mode ones in KRW and USD open funded on first
 /// sight) and, for test-mode payments, the test cards; labels in the customer's language.
 pub async fn funding_sources(services: &Services, customer_id: &str, lang: Lang) -> Result<Vec<FundingSource>, ApprovalError> {
-    let now = services.clock.now();
     for currency in TEST_WALLET_CURRENCIES {
-        services.store.open_wallet(customer_id, false, currency, test_opening_balance(currency), now).await?;
+        services.open_wallet(customer_id, false, currency, Some(test_opening_balance(currency))).await?;
     }
-    let mut sources: Vec<FundingSource> = services.store.list_wallets(customer_id).await?.iter().map(|w| FundingSource::wallet(w, lang)).collect();
+    let mut sources: Vec<FundingSource> = services.list_wallets(customer_id).await?.iter().map(|w| FundingSource::wallet(w, lang)).collect();
     sources.extend(TEST_CARDS.iter().map(|card| FundingSource {
         id: card.id.to_owned(),
         kind: "test_card",
@@ -221,8 +215,8 @@ pub async fn funding_sources(services: &Services, customer_id: &str, lang: Lang)
 
 /// One of the customer's wallets. Another customer's wallet is as missing as one that never existed.
 async fn own_wallet(services: &Services, customer_id: &str, wallet_id: &str) -> Result<Wallet, ApprovalError> {
-    services.store.get_wallet(customer_id, wallet_id).await.map_err(|e| match e {
-        StoreError::NotFound => ApprovalError::FundingSourceMissing,
+    services.get_wallet(customer_id, wallet_id).await.map_err(|e| match e {
+        ServiceError::NotFound(_) => ApprovalError::FundingSourceMissing,
         other => other.into(),
     })
 }
@@ -291,7 +285,7 @@ fn answered_before(code: &str, coded: CodedIntent, customer_id: &str, answer: An
     // A decline never reaches a connector; an approval always does.
     let same_kind = match answer {
         Answer::Approve => intent.connector.is_some(),
-        Answer::Decline => intent.connector.is_none() && intent.failure_code.as_deref() == Some("customer_declined"),
+        Answer::Decline => intent.connector.is_none() && intent.failure_code == Some(FailureReason::CustomerDeclined),
     };
     if theirs && same_kind {
         Ok(ApprovalView::new(code, &coded.merchant_name, intent))
@@ -317,7 +311,7 @@ pub async fn top_up(
     if amount.minor_units() > MAX_BALANCE {
         return Err(ApprovalError::TopUpLimit);
     }
-    match services.store.top_up_wallet(customer_id, wallet_id, amount.minor_units(), reference, services.clock.now()).await? {
+    match services.top_up_wallet(customer_id, wallet_id, amount, reference).await? {
         TopUpOutcome::Applied(w) => Ok(FundingSource::wallet(&w, lang)),
         TopUpOutcome::OverLimit(_) => Err(ApprovalError::TopUpLimit),
     }
@@ -326,7 +320,7 @@ pub async fn top_up(
 /// The customer's own payments, newest first, a page at a time.
 pub async fn payments(services: &Services, customer_id: &str, page: Page) -> Result<List<OwnPayment>, ApprovalError> {
     let found = paginate(page, |p: &CustomerPayment| intent_cursor(&p.intent), |p| async move {
-        services.store.list_customer_payments(customer_id, &p).await
+        services.list_customer_payments(customer_id, &p).await
     })
     .await?;
     Ok(List { data: found.data.into_iter().map(OwnPayment::from).collect(), next: found.next })

@@ -9,7 +9,7 @@ use crate::domain::event::{is_event_type_pattern, Event};
 use crate::ids::IdKind;
 use crate::live::Follow;
 use crate::service::Services;
-use crate::store::EventFilter;
+use crate::domain::query::EventFilter;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};

@@ -6,7 +6,7 @@ use super::pagination::{list_response, page, time_param};
 use crate::domain::intent::{ConfirmMode, IntentStatus, NewIntent, NewIntentInput, PaymentIntent};
 use crate::ids::IdKind;
 use crate::service::Services;
-use crate::store::IntentFilter;
+use crate::domain::query::IntentFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -81,9 +81,9 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
     };
     let fingerprint = hex::encode(Sha256::digest(&bytes));
     let now = services.clock.now();
-    let begun = services.store.idempotency_begin(&scope, &fingerprint, now, now + IDEMPOTENCY_LEASE_MS).await;
+    let begun = services.idempotency_begin(&scope, &fingerprint, now, now + IDEMPOTENCY_LEASE_MS).await;
     let lease = match begun {
-        Err(e) => return ApiError::from(crate::service::ServiceError::from(e)).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
         Ok(IdempotencyBegin::Mismatch) => {
             return ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,17 +113,17 @@ pub async fn idempotency(State(services): State<Arc<Services>>, req: Request, ne
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not buffer response for idempotency");
-            let _ = services.store.idempotency_release(&scope, &lease).await;
+            let _ = services.idempotency_release(&scope, &lease).await;
             return ApiError::internal().into_response();
         }
     };
     let saved = if parts.status.is_server_error() {
         // Nothing is promised for a failed attempt: let a retry run again.
-        services.store.idempotency_release(&scope, &lease).await
+        services.idempotency_release(&scope, &lease).await
     } else {
         let text = String::from_utf8_lossy(&bytes);
         let saved = super::webhooks::seal_secret_in_response(&services, without_client_secret(&text));
-        services.store.idempotency_complete(&scope, &lease, parts.status.as_u16(), &saved).await
+        services.idempotency_complete(&scope, &lease, parts.status.as_u16(), &saved).await
     };
     if let Err(e) = saved {
         tracing::error!(error = %e, "could not save idempotent response");

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use crate::clock::{parse_rfc3339, Millis};
-use crate::store::{Cursor, Page};
+use crate::domain::query::{Cursor, Page};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 

@@ -7,7 +7,7 @@ use crate::domain::refund::Refund;
 use crate::ids::IdKind;
 use crate::service::refunds::RefundRequest;
 use crate::service::Services;
-use crate::store::RefundFilter;
+use crate::domain::query::RefundFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};

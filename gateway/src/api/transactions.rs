@@ -6,7 +6,7 @@ use super::pagination::{list_response, page, time_param};
 use crate::domain::transaction::{Transaction, TransactionType};
 use crate::ids::IdKind;
 use crate::service::Services;
-use crate::store::TransactionFilter;
+use crate::domain::query::TransactionFilter;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;

@@ -4,7 +4,8 @@
 pub mod test_card;
 pub mod wallet;
 
-use crate::domain::money::Currency;
+use crate::domain::intent::FailureReason;
+use crate::domain::money::{Amount, Currency};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ impl PaymentMethod {
 pub struct AuthorizeRequest {
     /// Our reference (the intent id); connectors use it to refuse a second authorization.
     pub reference: String,
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     pub payment_method: PaymentMethod,
 }
@@ -45,22 +46,14 @@ pub enum DeclineReason {
     FundingSourceUnusable,
 }
 
-impl DeclineReason {
-    pub fn code(self) -> &'static str {
-        match self {
-            DeclineReason::CardDeclined => "card_declined",
-            DeclineReason::InsufficientFunds => "insufficient_funds",
-            DeclineReason::InvalidCard => "invalid_card",
-            DeclineReason::FundingSourceUnusable => "funding_source_unusable",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            DeclineReason::CardDeclined => "The card was declined.",
-            DeclineReason::InsufficientFunds => "The card has insufficient funds.",
-            DeclineReason::InvalidCard => "The card number is not valid.",
-            DeclineReason::FundingSourceUnusable => "This funding source cannot pay this payment.",
+impl From<DeclineReason> for FailureReason {
+    /// Why the intent fails when its authorization is declined.
+    fn from(reason: DeclineReason) -> Self {
+        match reason {
+            DeclineReason::CardDeclined => FailureReason::CardDeclined,
+            DeclineReason::InsufficientFunds => FailureReason::InsufficientFunds,
+            DeclineReason::InvalidCard => FailureReason::InvalidCard,
+            DeclineReason::FundingSourceUnusable => FailureReason::FundingSourceUnusable,
         }
     }
 }
@@ -98,11 +91,11 @@ pub trait Connector: Send + Sync {
     /// `reference`, or `None` when it never received one. Never authorizes anything itself.
     async fn authorization_status(&self, reference: &str) -> Result<Option<Authorization>, ConnectorError>;
     /// Idempotent per authorization: a second capture of the same authorization moves nothing.
-    async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError>;
+    async fn capture(&self, connector_ref: &str, amount: Amount) -> Result<(), ConnectorError>;
     /// Releases an authorization that will never be captured.
     async fn void(&self, connector_ref: &str) -> Result<(), ConnectorError>;
     /// Idempotent per `refund_reference`.
-    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: i64) -> Result<RefundResult, ConnectorError>;
+    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: Amount) -> Result<RefundResult, ConnectorError>;
 }
 
 /// The connectors this process can route to, by name.

@@ -5,22 +5,22 @@
 
 use super::{Authorization, AuthorizeRequest, Connector, ConnectorError, DeclineReason, PaymentMethod, RefundResult};
 use crate::clock::Clock;
-use crate::domain::wallet::{WalletAuthorization, WalletAuthorizationStatus};
-use crate::store::wallets::{WalletCapture, WalletRefund};
-use crate::store::{Store, StoreError};
+use crate::domain::money::Amount;
+use crate::domain::wallet::{WalletAuthorization, WalletAuthorizationStatus, WalletDecline};
+use crate::store::{StoreError, WalletBook, WalletCapture, WalletRefund};
 use async_trait::async_trait;
 use std::sync::Arc;
 
 pub const NAME: &str = "wallet";
 
 pub struct WalletConnector {
-    store: Arc<dyn Store>,
+    book: Arc<dyn WalletBook>,
     clock: Arc<dyn Clock>,
 }
 
 impl WalletConnector {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(book: Arc<dyn WalletBook>, clock: Arc<dyn Clock>) -> Self {
+        Self { book, clock }
     }
 }
 
@@ -39,9 +39,10 @@ fn to_authorization(a: WalletAuthorization) -> Authorization {
         WalletAuthorizationStatus::Held | WalletAuthorizationStatus::Captured | WalletAuthorizationStatus::Voided => {
             Authorization::Approved { connector_ref: a.id }
         }
-        WalletAuthorizationStatus::Declined => Authorization::Declined(match a.decline_code.as_deref() {
-            Some("insufficient_funds") => DeclineReason::InsufficientFunds,
-            _ => DeclineReason::FundingSourceUnusable,
+        WalletAuthorizationStatus::Declined => Authorization::Declined(match a.decline {
+            Some(WalletDecline::InsufficientFunds) => DeclineReason::InsufficientFunds,
+            // A declined authorization always says why; a row without a reason cannot pay either.
+            Some(WalletDecline::FundingSourceUnusable) | None => DeclineReason::FundingSourceUnusable,
         }),
     }
 }
@@ -56,7 +57,7 @@ impl Connector for WalletConnector {
         let PaymentMethod::Wallet { wallet_id } = &req.payment_method else {
             return Ok(Authorization::Declined(DeclineReason::FundingSourceUnusable));
         };
-        match self.store.wallet_authorize(&req.reference, wallet_id, req.amount, req.currency, self.clock.now()).await {
+        match self.book.wallet_authorize(&req.reference, wallet_id, req.amount, req.currency, self.clock.now()).await {
             Ok(decided) => Ok(to_authorization(decided)),
             Err(StoreError::NotFound) => Ok(Authorization::Declined(DeclineReason::FundingSourceUnusable)),
             Err(e) => Err(unreachable(e)),
@@ -64,23 +65,23 @@ impl Connector for WalletConnector {
     }
 
     async fn authorization_status(&self, reference: &str) -> Result<Option<Authorization>, ConnectorError> {
-        Ok(self.store.wallet_authorization(reference).await.map_err(unreachable)?.map(to_authorization))
+        Ok(self.book.wallet_authorization(reference).await.map_err(unreachable)?.map(to_authorization))
     }
 
-    async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError> {
-        match self.store.wallet_capture(connector_ref, amount, self.clock.now()).await.map_err(unreachable)? {
+    async fn capture(&self, connector_ref: &str, amount: Amount) -> Result<(), ConnectorError> {
+        match self.book.wallet_capture(connector_ref, amount, self.clock.now()).await.map_err(unreachable)? {
             WalletCapture::Captured => Ok(()),
             WalletCapture::Refused => Err(ConnectorError::Refused("wallet authorization not held for this amount".into())),
         }
     }
 
     async fn void(&self, connector_ref: &str) -> Result<(), ConnectorError> {
-        self.store.wallet_void(connector_ref, self.clock.now()).await.map_err(unreachable)?;
+        self.book.wallet_void(connector_ref, self.clock.now()).await.map_err(unreachable)?;
         Ok(())
     }
 
-    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: i64) -> Result<RefundResult, ConnectorError> {
-        match self.store.wallet_refund(connector_ref, refund_reference, amount, self.clock.now()).await.map_err(unreachable)? {
+    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: Amount) -> Result<RefundResult, ConnectorError> {
+        match self.book.wallet_refund(connector_ref, refund_reference, amount, self.clock.now()).await.map_err(unreachable)? {
             WalletRefund::Credited => Ok(RefundResult::Succeeded { connector_ref: format!("wallet_refund_{refund_reference}") }),
             WalletRefund::Refused => Ok(RefundResult::Failed { code: "refund_exceeds_capture".into() }),
         }

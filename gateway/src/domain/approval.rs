@@ -2,6 +2,26 @@
 //! link is the QR payload and the mobile link; apps get a custom-scheme link and an Android
 //! `intent://` link that falls back to the HTTPS page when no app claims it.
 
+use super::intent::PaymentIntent;
+use super::Scope;
+
+/// An intent found by its approval code, with what the approval page shows of its merchant.
+#[derive(Debug, Clone)]
+pub struct CodedIntent {
+    pub scope: Scope,
+    pub intent: PaymentIntent,
+    pub merchant_name: String,
+    /// The wallet customer who approved or declined it, once one has.
+    pub customer_id: Option<String>,
+}
+
+/// A payment as the wallet customer who approved or declined it sees it.
+#[derive(Debug, Clone)]
+pub struct CustomerPayment {
+    pub merchant_name: String,
+    pub intent: PaymentIntent,
+}
+
 /// How apps claim approval links. Configured once per deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppLinks {

@@ -115,7 +115,7 @@ pub struct PaymentIntent {
     pub livemode: bool,
     pub status: IntentStatus,
     /// Minor units of `currency` (KRW has none: 12000 is ₩12,000; USD 1200 is $12.00).
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     pub amount_captured: i64,
     /// Refunded or being refunded.
@@ -130,7 +130,7 @@ pub struct PaymentIntent {
     pub next_action: Option<NextAction>,
     /// The connector that moved (or tried to move) the money.
     pub connector: Option<String>,
-    pub failure_code: Option<String>,
+    pub failure_code: Option<FailureReason>,
     pub failure_message: Option<String>,
     pub cancellation_reason: Option<String>,
     #[serde(with = "rfc3339")]
@@ -245,6 +245,69 @@ fn parse_metadata(metadata: BTreeMap<String, String>) -> Result<BTreeMap<String,
     Ok(metadata)
 }
 
+/// Why the payment failed (`failure_code`); `failure_message` says it for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The customer declined on the approval page.
+    CustomerDeclined,
+    CardDeclined,
+    InsufficientFunds,
+    InvalidCard,
+    /// The funding source cannot pay this payment (another currency, or it no longer exists).
+    FundingSourceUnusable,
+    /// The processor could not be reached; nothing was authorized.
+    ProcessorUnavailable,
+    /// The approval was cut off before the processor answered; nothing was captured.
+    ProcessingInterrupted,
+    /// The processor refused the capture; nothing was captured.
+    CaptureFailed,
+}
+
+impl FailureReason {
+    pub const ALL: [FailureReason; 8] = [
+        FailureReason::CustomerDeclined,
+        FailureReason::CardDeclined,
+        FailureReason::InsufficientFunds,
+        FailureReason::InvalidCard,
+        FailureReason::FundingSourceUnusable,
+        FailureReason::ProcessorUnavailable,
+        FailureReason::ProcessingInterrupted,
+        FailureReason::CaptureFailed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureReason::CustomerDeclined => "customer_declined",
+            FailureReason::CardDeclined => "card_declined",
+            FailureReason::InsufficientFunds => "insufficient_funds",
+            FailureReason::InvalidCard => "invalid_card",
+            FailureReason::FundingSourceUnusable => "funding_source_unusable",
+            FailureReason::ProcessorUnavailable => "processor_unavailable",
+            FailureReason::ProcessingInterrupted => "processing_interrupted",
+            FailureReason::CaptureFailed => "capture_failed",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// For a person: the intent's `failure_message`.
+    pub fn message(self) -> &'static str {
+        match self {
+            FailureReason::CustomerDeclined => "The customer declined the payment.",
+            FailureReason::CardDeclined => "The card was declined.",
+            FailureReason::InsufficientFunds => "The card has insufficient funds.",
+            FailureReason::InvalidCard => "The card number is not valid.",
+            FailureReason::FundingSourceUnusable => "This funding source cannot pay this payment.",
+            FailureReason::ProcessorUnavailable => "The processor could not be reached.",
+            FailureReason::ProcessingInterrupted => "The approval was interrupted before the processor answered; nothing was captured.",
+            FailureReason::CaptureFailed => "The processor refused the capture.",
+        }
+    }
+}
+
 /// One move of the state machine. Each is applied as a compare-and-set from
 /// [`IntentTransition::allowed_from`] and appends exactly one event.
 ///
@@ -263,8 +326,8 @@ pub enum IntentTransition {
     StartCapture,
     /// Money captured: writes the `payment` transaction and its ledger postings.
     Capture { connector_ref: String },
-    /// The connector refused while processing.
-    Fail { code: String, message: String },
+    /// The connector refused, or could not be reached, while processing.
+    Fail { reason: FailureReason },
     /// The customer declined on the approval page.
     Decline { customer: Option<String> },
     /// Writes a `cancel` transaction.
@@ -296,6 +359,49 @@ impl IntentTransition {
             IntentTransition::Fail { .. } | IntentTransition::Decline { .. } => IntentStatus::Failed,
             IntentTransition::Cancel { .. } => IntentStatus::Canceled,
             IntentTransition::Expire => IntentStatus::Expired,
+        }
+    }
+}
+
+/// What a transition writes on the intent row besides its status; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransitionRecord {
+    pub connector: Option<String>,
+    pub connector_ref: Option<String>,
+    pub failure: Option<FailureReason>,
+    pub cancellation_reason: Option<String>,
+    pub confirm_deadline: Option<Millis>,
+    /// The wallet customer who approved or declined.
+    pub customer: Option<String>,
+    /// The whole amount is captured (`amount_captured = amount`), with its `payment`
+    /// transaction and ledger postings.
+    pub captures: bool,
+    /// A `cancel` transaction is written (no money moves).
+    pub cancels: bool,
+}
+
+impl IntentTransition {
+    pub fn record(&self) -> TransitionRecord {
+        match self {
+            IntentTransition::StartProcessing { connector, customer } => {
+                TransitionRecord { connector: Some(connector.clone()), customer: customer.clone(), ..Default::default() }
+            }
+            IntentTransition::RequireConfirmation { connector_ref, confirm_deadline } => TransitionRecord {
+                connector_ref: Some(connector_ref.clone()),
+                confirm_deadline: Some(*confirm_deadline),
+                ..Default::default()
+            },
+            IntentTransition::StartCapture | IntentTransition::Expire => TransitionRecord::default(),
+            IntentTransition::Capture { connector_ref } => {
+                TransitionRecord { connector_ref: Some(connector_ref.clone()), captures: true, ..Default::default() }
+            }
+            IntentTransition::Fail { reason } => TransitionRecord { failure: Some(*reason), ..Default::default() },
+            IntentTransition::Decline { customer } => {
+                TransitionRecord { failure: Some(FailureReason::CustomerDeclined), customer: customer.clone(), ..Default::default() }
+            }
+            IntentTransition::Cancel { reason } => {
+                TransitionRecord { cancellation_reason: reason.clone(), cancels: true, ..Default::default() }
+            }
         }
     }
 }
@@ -344,6 +450,22 @@ mod tests {
             let err = NewIntent::parse(case).unwrap_err();
             assert_eq!((err.code, err.param), (code, param));
         }
+    }
+
+    #[test]
+    fn every_failure_reason_round_trips_through_its_code() {
+        for reason in FailureReason::ALL {
+            assert_eq!(FailureReason::parse(reason.code()), Some(reason));
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.code());
+        }
+    }
+
+    #[test]
+    fn only_a_capture_moves_money_and_only_a_decline_names_the_customer_as_the_reason() {
+        assert!(IntentTransition::Capture { connector_ref: "r".into() }.record().captures);
+        assert!(!IntentTransition::StartCapture.record().captures);
+        assert!(IntentTransition::Cancel { reason: None }.record().cancels);
+        assert_eq!(IntentTransition::Decline { customer: None }.record().failure, Some(FailureReason::CustomerDeclined));
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Currency {
         let whole = (abs / scale).to_string();
         let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
         for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -101,9 +101,39 @@ impl fmt::Display for Currency {
     }
 }
 
-/// A positive amount in minor units, at most [`MAX_AMOUNT`]. Cannot be built otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A positive amount in minor units, at most [`MAX_AMOUNT`]. Cannot be built otherwise: on the
+/// wire it is a plain integer, and reading one out of range fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
 pub struct Amount(i64);
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_AMOUNT))
+            .description(Some("A positive amount in the currency's minor unit (KRW 12000 = ₩12,000; USD 1200 = $12.00)."))
+            .into()
+    }
+}
+
+impl ToSchema for Amount {}
+
+impl TryFrom<i64> for Amount {
+    type Error = AmountError;
+    fn try_from(minor_units: i64) -> Result<Self, AmountError> {
+        Amount::parse(minor_units)
+    }
+}
+
+impl From<Amount> for i64 {
+    fn from(a: Amount) -> i64 {
+        a.0
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {

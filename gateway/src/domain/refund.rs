@@ -1,6 +1,6 @@
 //! Refunds: full or partial returns of captured money, never more than was captured.
 
-use super::money::Currency;
+use super::money::{Amount, Currency};
 use crate::clock::{rfc3339, Millis};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,7 +40,7 @@ pub struct Refund {
     pub object: String,
     pub livemode: bool,
     pub payment_intent: String,
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     pub status: RefundStatus,
     pub reason: Option<String>,

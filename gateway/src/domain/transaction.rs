@@ -1,6 +1,6 @@
 //! Transactions: one row per money movement (`payment`, `cancel`, `refund`), as the merchant sees them.
 
-use super::money::Currency;
+use super::money::{Amount, Currency};
 use crate::clock::{rfc3339, Millis};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,7 +71,7 @@ pub struct Transaction {
     pub payment_intent: String,
     pub refund: Option<String>,
     /// Minor units; a cancel row carries the canceled intent's amount and moves no money.
-    pub amount: i64,
+    pub amount: Amount,
     pub currency: Currency,
     pub customer_name: String,
     #[serde(with = "rfc3339")]

@@ -2,18 +2,19 @@
 //! connector. Test-mode wallets open funded and can be topped up; every movement is an entry,
 //! and the balance is always the sum of its entries.
 
-use super::money::Currency;
+use super::money::{Amount, Currency};
 use crate::clock::Millis;
 
 /// Upper bound of any wallet's balance, in minor units.
 pub const MAX_BALANCE: i64 = 100_000_000;
 
 /// What a test-mode wallet holds when it opens: ₩1,000,000, or 1,000.00 in a two-decimal currency.
-pub fn test_opening_balance(currency: Currency) -> i64 {
-    match currency.exponent() {
+pub fn test_opening_balance(currency: Currency) -> Amount {
+    let minor = match currency.exponent() {
         0 => 1_000_000,
         _ => 100_000,
-    }
+    };
+    Amount::parse(minor).expect("a positive constant below the maximum")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +64,47 @@ pub struct WalletAuthorization {
     pub id: String,
     pub reference: String,
     pub wallet_id: String,
-    pub amount: i64,
+    pub amount: Amount,
     pub status: WalletAuthorizationStatus,
-    /// Why it was declined: `insufficient_funds` or `funding_source_unusable`.
-    pub decline_code: Option<String>,
+    /// Why it was declined.
+    pub decline: Option<WalletDecline>,
+}
+
+/// Why the wallet book declined an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletDecline {
+    InsufficientFunds,
+    /// The wallet holds another currency than the payment's.
+    FundingSourceUnusable,
+}
+
+impl WalletDecline {
+    pub fn code(self) -> &'static str {
+        match self {
+            WalletDecline::InsufficientFunds => "insufficient_funds",
+            WalletDecline::FundingSourceUnusable => "funding_source_unusable",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [WalletDecline::InsufficientFunds, WalletDecline::FundingSourceUnusable].into_iter().find(|d| d.code() == code)
+    }
+}
+
+impl Wallet {
+    /// Whether this wallet can hold `amount` of `currency` for a payment, and if not, why.
+    pub fn authorize(&self, amount: Amount, currency: Currency) -> Result<(), WalletDecline> {
+        if self.currency != currency {
+            Err(WalletDecline::FundingSourceUnusable)
+        } else if self.balance < amount.minor_units() {
+            Err(WalletDecline::InsufficientFunds)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether a top-up of `amount` keeps the balance within [`MAX_BALANCE`].
+    pub fn can_top_up(&self, amount: Amount) -> bool {
+        self.balance.saturating_add(amount.minor_units()) <= MAX_BALANCE
+    }
 }

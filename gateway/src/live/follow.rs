@@ -4,7 +4,7 @@
 use super::{Subscription, Topic};
 use crate::domain::event::{Event, EventNotice};
 use crate::domain::Scope;
-use crate::store::{Store, StoreError};
+use crate::store::{EventStore, StoreError};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -19,7 +19,7 @@ const FINAL_INTENT_EVENTS: [&str; 4] =
 pub type StreamItem = Result<Event, StoreError>;
 
 pub struct Follow {
-    store: Arc<dyn Store>,
+    store: Arc<dyn EventStore>,
     scope: Scope,
     /// `Some` for one intent's stream, `None` for the merchant-wide one.
     object: Option<String>,
@@ -33,7 +33,7 @@ pub struct Follow {
 impl Follow {
     /// Subscribes first, then reads the starting point, so nothing committed in between is missed.
     pub(crate) async fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn EventStore>,
         bus: &Arc<super::EventBus>,
         scope: Scope,
         object: Option<String>,
@@ -54,7 +54,7 @@ impl Follow {
             (None, Some(_)) => true,
             // The merchant-wide stream starts now.
             (None, None) => {
-                let page = crate::store::Page { limit: 1, after: None };
+                let page = crate::domain::query::Page::first(1);
                 let latest = follow.store.list_events(&follow.scope, &Default::default(), &page).await?;
                 follow.last_seq = latest.first().map_or(0, |e| e.sequence);
                 false

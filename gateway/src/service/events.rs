@@ -6,25 +6,26 @@ use crate::domain::keys::KeyKind;
 use crate::domain::intent::PaymentIntent;
 use crate::domain::Scope;
 use crate::live::Follow;
-use crate::store::{Cursor, EventFilter, Page, StoreError};
+use crate::domain::query::{Cursor, EventFilter, Page};
+use crate::store::StoreError;
 
 impl Services {
     pub async fn list_events(&self, scope: &Scope, filter: &EventFilter, page: Page) -> Result<List<Event>, ServiceError> {
         // The cursor's position is the sequence number.
         paginate(page, |e: &Event| Cursor { created_at: e.sequence, id: e.id.clone() }, |p| async move {
-            self.store.list_events(scope, filter, &p).await
+            self.store.events.list_events(scope, filter, &p).await
         })
         .await
     }
 
     pub async fn get_event(&self, scope: &Scope, id: &str) -> Result<Event, ServiceError> {
-        self.store.get_event(scope, id).await.map_err(missing("event"))
+        self.store.events.get_event(scope, id).await.map_err(missing("event"))
     }
 
     /// Every later event of the merchant's mode; after `last_event_id` when resuming.
     pub async fn follow_merchant(&self, scope: &Scope, last_event_id: Option<&str>) -> Result<Follow, ServiceError> {
         let after = self.resume_point(scope, None, last_event_id).await?;
-        Ok(Follow::start(self.store.clone(), &self.bus, scope.clone(), None, after).await?)
+        Ok(Follow::start(self.store.events.clone(), &self.bus, scope.clone(), None, after).await?)
     }
 
     /// The intent's events: its history (or what followed `last_event_id`), then each new one
@@ -32,12 +33,12 @@ impl Services {
     pub async fn follow_intent(&self, scope: &Scope, intent_id: &str, last_event_id: Option<&str>) -> Result<Follow, ServiceError> {
         self.get_intent(scope, intent_id).await?;
         let after = self.resume_point(scope, Some(intent_id), last_event_id).await?;
-        Ok(Follow::start(self.store.clone(), &self.bus, scope.clone(), Some(intent_id.to_owned()), after).await?)
+        Ok(Follow::start(self.store.events.clone(), &self.bus, scope.clone(), Some(intent_id.to_owned()), after).await?)
     }
 
     async fn resume_point(&self, scope: &Scope, object: Option<&str>, last_event_id: Option<&str>) -> Result<Option<i64>, ServiceError> {
         let Some(id) = last_event_id else { return Ok(None) };
-        let event = match self.store.get_event(scope, id).await {
+        let event = match self.store.events.get_event(scope, id).await {
             Ok(event) => event,
             Err(StoreError::NotFound) => return Err(ServiceError::UnknownLastEventId),
             Err(e) => return Err(e.into()),
@@ -58,7 +59,7 @@ impl Services {
         if self.verify_client_secret(client_secret).as_deref() != Some(intent_id) {
             return Err(ServiceError::StreamNotAuthorized);
         }
-        match self.store.get_intent(&key.scope, intent_id).await {
+        match self.store.intents.get_intent(&key.scope, intent_id).await {
             Ok(_) => Ok(key.scope),
             Err(StoreError::NotFound) => Err(ServiceError::StreamNotAuthorized),
             Err(e) => Err(e.into()),
@@ -70,6 +71,6 @@ impl Services {
     /// Returns the intent, or `None` when it no longer awaits the customer.
     pub async fn record_scan(&self, scope: &Scope, intent_id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
         self.get_intent(scope, intent_id).await?;
-        Ok(self.store.record_scan(scope, intent_id, self.clock.now()).await?)
+        Ok(self.store.intents.record_scan(scope, intent_id, self.clock.now()).await?)
     }
 }

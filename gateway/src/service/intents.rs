@@ -5,13 +5,14 @@ use super::{detached, missing, paginate, List, ServiceError, Services};
 use std::sync::Arc;
 use crate::connector::{Authorization, AuthorizeRequest, ConnectorError, PaymentMethod};
 use crate::domain::intent::{
-    ConfirmMode, IntentStatus, IntentTransition, NewIntent, PaymentIntent, CONFIRM_WINDOW_MINUTES,
+    ConfirmMode, FailureReason, IntentStatus, IntentTransition, NewIntent, PaymentIntent, CONFIRM_WINDOW_MINUTES,
 };
 use crate::domain::approval;
 use crate::domain::Scope;
 use crate::ids::{random_base62, IdKind};
 use crate::secret::Secret;
-use crate::store::{Cursor, IntentFilter, NewIntentRecord, Page, TransitionOutcome};
+use crate::domain::query::{Cursor, IntentFilter, Page};
+use crate::store::{NewIntentRecord, TransitionOutcome};
 
 /// A new intent and its client secret, which is shown in this response only.
 #[derive(Debug)]
@@ -37,7 +38,7 @@ impl Services {
             intent: new,
             id,
         };
-        let intent = self.store.create_intent(&record).await?;
+        let intent = self.store.intents.create_intent(&record).await?;
         Ok(CreatedIntent { intent, client_secret })
     }
 
@@ -58,11 +59,11 @@ impl Services {
     }
 
     pub async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
-        self.store.get_intent(scope, id).await.map_err(missing("payment_intent"))
+        self.store.intents.get_intent(scope, id).await.map_err(missing("payment_intent"))
     }
 
     pub async fn list_intents(&self, scope: &Scope, filter: &IntentFilter, page: Page) -> Result<List<PaymentIntent>, ServiceError> {
-        paginate(page, intent_cursor, |p| async move { self.store.list_intents(scope, filter, &p).await }).await
+        paginate(page, intent_cursor, |p| async move { self.store.intents.list_intents(scope, filter, &p).await }).await
     }
 
     /// Applies a transition; a refusal becomes `InvalidState` for `action`.
@@ -77,6 +78,7 @@ impl Services {
         let now = self.clock.now();
         let outcome = self
             .store
+            .intents
             .transition_intent(scope, id, &t, now, deadline_check.then_some(now))
             .await
             .map_err(missing("payment_intent"))?;
@@ -94,7 +96,7 @@ impl Services {
     /// Moves an intent to `expired`, releasing any authorization. Refused silently if it already left.
     pub(crate) async fn expire(&self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
         let now = self.clock.now();
-        match self.store.transition_intent(scope, id, &IntentTransition::Expire, now, None).await.map_err(missing("payment_intent"))? {
+        match self.store.intents.transition_intent(scope, id, &IntentTransition::Expire, now, None).await.map_err(missing("payment_intent"))? {
             TransitionOutcome::Applied(intent) => {
                 self.release_authorization(scope, &intent).await;
                 Ok(Some(intent))
@@ -107,7 +109,7 @@ impl Services {
     /// authorization lapses at the processor anyway, and nothing was captured.
     async fn release_authorization(&self, scope: &Scope, intent: &PaymentIntent) {
         let (Some(name), Ok(Some(connector_ref))) =
-            (intent.connector.as_deref(), self.store.intent_connector_ref(scope, &intent.id).await)
+            (intent.connector.as_deref(), self.store.intents.intent_connector_ref(scope, &intent.id).await)
         else {
             return;
         };
@@ -130,11 +132,11 @@ impl Services {
         if intent.status != IntentStatus::RequiresConfirmation {
             return Err(ServiceError::InvalidState { action: "confirm", current: intent.status });
         }
-        if amount != intent.amount {
-            return Err(ServiceError::AmountMismatch { expected: intent.amount, given: amount });
+        if amount != intent.amount.minor_units() {
+            return Err(ServiceError::AmountMismatch { expected: intent.amount.minor_units(), given: amount });
         }
         let intent = self.transition(scope, id, IntentTransition::StartCapture, "confirm", true).await?;
-        let connector_ref = self.store.intent_connector_ref(scope, id).await?.unwrap_or_default();
+        let connector_ref = self.store.intents.intent_connector_ref(scope, id).await?.unwrap_or_default();
         let (this, scope) = (self.clone(), scope.clone());
         detached(async move { this.capture(&scope, intent, connector_ref).await }).await
     }
@@ -150,7 +152,7 @@ impl Services {
             Ok(()) => self.transition(scope, &intent.id, IntentTransition::Capture { connector_ref }, "capture", false).await,
             Err(ConnectorError::Refused(reason)) => {
                 tracing::warn!(intent = %intent.id, %reason, "capture refused");
-                let fail = IntentTransition::Fail { code: "capture_failed".into(), message: "The processor refused the capture.".into() };
+                let fail = IntentTransition::Fail { reason: FailureReason::CaptureFailed };
                 let failed = self.transition(scope, &intent.id, fail, "fail", false).await?;
                 self.release_authorization(scope, &failed).await;
                 Ok(failed)
@@ -202,7 +204,7 @@ impl Services {
                 Err(e) => {
                     // Nothing can have been captured: any authorization the processor made lapses.
                     tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
-                    let fail = IntentTransition::Fail { code: "processor_unavailable".into(), message: "The processor could not be reached.".into() };
+                    let fail = IntentTransition::Fail { reason: FailureReason::ProcessorUnavailable };
                     return this.transition(&scope, &intent.id, fail, "fail", false).await;
                 }
             };
@@ -215,11 +217,11 @@ impl Services {
     async fn after_decision(&self, scope: &Scope, intent: PaymentIntent, authorization: Authorization) -> Result<PaymentIntent, ServiceError> {
         match authorization {
             Authorization::Declined(reason) => {
-                let fail = IntentTransition::Fail { code: reason.code().into(), message: reason.message().into() };
+                let fail = IntentTransition::Fail { reason: reason.into() };
                 self.transition(scope, &intent.id, fail, "fail", false).await
             }
             Authorization::Approved { connector_ref } => {
-                self.store.record_authorization(scope, &intent.id, &connector_ref, self.clock.now()).await?;
+                self.store.intents.record_authorization(scope, &intent.id, &connector_ref, self.clock.now()).await?;
                 self.after_authorization(scope, intent, connector_ref).await
             }
         }
@@ -227,10 +229,7 @@ impl Services {
 
     /// The processor never received the authorization request: nothing can have moved.
     async fn fail_unprocessed(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
-        let fail = IntentTransition::Fail {
-            code: "processing_interrupted".into(),
-            message: "The approval was interrupted before the processor answered; nothing was captured.".into(),
-        };
+        let fail = IntentTransition::Fail { reason: FailureReason::ProcessingInterrupted };
         self.transition(scope, id, fail, "fail", false).await
     }
 
@@ -252,7 +251,7 @@ impl Services {
     /// (captures are idempotent per authorization, so a capture already made is not repeated).
     pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
-        match self.store.intent_connector_ref(scope, id).await? {
+        match self.store.intents.intent_connector_ref(scope, id).await? {
             None => {
                 let name = intent.connector.clone().unwrap_or_default();
                 let Some(connector) = self.connectors.get(&name) else {

@@ -38,7 +38,7 @@ impl Services {
             name: text_field(name, "name", 100)?,
             created_at: self.clock.now(),
         };
-        self.store.create_merchant(&merchant).await?;
+        self.store.merchants.create_merchant(&merchant).await?;
         let mut keys = Vec::new();
         for kind in [KeyKind::Publishable, KeyKind::Secret] {
             keys.push(self.create_key(&merchant.id, kind, false).await?);
@@ -46,8 +46,17 @@ impl Services {
         Ok((merchant, keys))
     }
 
+    pub async fn get_merchant(&self, id: &str) -> Result<Merchant, ServiceError> {
+        self.store.merchants.get_merchant(id).await.map_err(missing("merchant"))
+    }
+
+    /// Every merchant of the installation, oldest first (the operator's CLI).
+    pub async fn list_merchants(&self) -> Result<Vec<Merchant>, ServiceError> {
+        Ok(self.store.merchants.list_merchants().await?)
+    }
+
     pub async fn create_key(&self, merchant_id: &str, kind: KeyKind, livemode: bool) -> Result<IssuedKey, ServiceError> {
-        self.store.get_merchant(merchant_id).await.map_err(missing("merchant"))?;
+        self.store.merchants.get_merchant(merchant_id).await.map_err(missing("merchant"))?;
         let plain = PlainApiKey::generate(kind, livemode);
         let record = ApiKeyRecord {
             id: IdKind::ApiKey.generate(),
@@ -60,37 +69,37 @@ impl Services {
             expires_at: None,
             revoked_at: None,
         };
-        self.store.insert_api_key(&record).await?;
+        self.store.keys.insert_api_key(&record).await?;
         Ok(IssuedKey { record, plain })
     }
 
     /// Issues a replacement of the same kind and mode; the old key keeps working until
     /// `old_key_expires_in_ms` from now (0 ends it at once).
     pub async fn roll_key(&self, key_id: &str, old_key_expires_in_ms: Millis) -> Result<(IssuedKey, ApiKeyRecord), ServiceError> {
-        let old = self.store.get_api_key(key_id).await.map_err(missing("api_key"))?;
+        let old = self.store.keys.get_api_key(key_id).await.map_err(missing("api_key"))?;
         if !old.is_usable_at(self.clock.now()) {
             return Err(ServiceError::NotFound("api_key"));
         }
         let new = self.create_key(&old.merchant_id, old.kind, old.livemode).await?;
-        let old = self.store.expire_api_key(key_id, self.clock.now().saturating_add(old_key_expires_in_ms.max(0))).await?;
+        let old = self.store.keys.expire_api_key(key_id, self.clock.now().saturating_add(old_key_expires_in_ms.max(0))).await?;
         Ok((new, old))
     }
 
     pub async fn revoke_key(&self, key_id: &str) -> Result<ApiKeyRecord, ServiceError> {
-        self.store.get_api_key(key_id).await.map_err(missing("api_key"))?;
-        Ok(self.store.revoke_api_key(key_id, self.clock.now()).await?)
+        self.store.keys.get_api_key(key_id).await.map_err(missing("api_key"))?;
+        Ok(self.store.keys.revoke_api_key(key_id, self.clock.now()).await?)
     }
 
     pub async fn list_keys(&self, merchant_id: &str) -> Result<Vec<ApiKeyRecord>, ServiceError> {
-        self.store.get_merchant(merchant_id).await.map_err(missing("merchant"))?;
-        Ok(self.store.list_api_keys(merchant_id).await?)
+        self.store.merchants.get_merchant(merchant_id).await.map_err(missing("merchant"))?;
+        Ok(self.store.keys.list_api_keys(merchant_id).await?)
     }
 
     pub async fn authenticate(&self, presented: &str) -> Result<Result<AuthenticatedKey, AuthError>, ServiceError> {
         let Some((kind, livemode)) = classify_presented(presented) else {
             return Ok(Err(AuthError::Invalid));
         };
-        let Some(record) = self.store.find_api_key(&self.hasher.hash(presented)).await? else {
+        let Some(record) = self.store.keys.find_api_key(&self.hasher.hash(presented)).await? else {
             return Ok(Err(AuthError::Invalid));
         };
         if record.kind != kind || record.livemode != livemode {

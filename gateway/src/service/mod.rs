@@ -1,12 +1,16 @@
 //! Services: the domain rules between the HTTP handlers and the store. No HTTP types here.
 
+mod customers;
 mod events;
+mod idempotency;
 mod intents;
+mod ledger;
 mod merchants;
 pub mod refunds;
 mod transactions;
 mod sweep;
 pub mod webhooks;
+pub mod workers;
 
 pub use intents::{intent_cursor, CreatedIntent};
 pub use merchants::{AuthError, AuthenticatedKey, IssuedKey};
@@ -20,11 +24,13 @@ use crate::domain::intent::IntentStatus;
 use crate::domain::approval::AppLinks;
 use crate::domain::keys::KeyHasher;
 use crate::domain::ValidationError;
-use crate::store::{Cursor, Page, Store, StoreError};
+use crate::domain::query::{Cursor, Page};
+use crate::store::{Engine, SqlStore, StoreError, Stores};
 use std::sync::Arc;
 
 pub struct Services {
-    pub store: Arc<dyn Store>,
+    /// The store, one narrow trait per area; only the services reach it.
+    store: Stores,
     pub clock: Arc<dyn Clock>,
     pub connectors: Connectors,
     pub hasher: KeyHasher,
@@ -108,13 +114,14 @@ pub struct List<T> {
 }
 
 /// Runs a keyset query one row past the limit to learn whether another page exists.
-pub async fn paginate<T, F, Fut>(page: Page, key: impl Fn(&T) -> Cursor, fetch: F) -> Result<List<T>, ServiceError>
+pub async fn paginate<T, E, F, Fut>(page: Page, key: impl Fn(&T) -> Cursor, fetch: F) -> Result<List<T>, ServiceError>
 where
     F: FnOnce(Page) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<T>, StoreError>>,
+    Fut: std::future::Future<Output = Result<Vec<T>, E>>,
+    E: Into<ServiceError>,
 {
     let limit = page.limit as usize;
-    let mut data = fetch(Page { limit: page.limit + 1, after: page.after }).await?;
+    let mut data = fetch(Page { limit: page.limit + 1, after: page.after }).await.map_err(Into::into)?;
     let next = if data.len() > limit {
         data.truncate(limit);
         data.last().map(&key)
@@ -126,19 +133,41 @@ where
 
 impl Services {
     /// Services with the connectors this build ships (the test card processor, the wallet balance).
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
+    pub fn new(store: Arc<SqlStore>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String) -> Self {
         Self::with_live(store, clock, hasher, public_url, LiveSettings::default())
     }
 
     /// As [`Services::new`], with the live streams' settings; the store's commits feed the bus.
-    pub fn with_live(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String, live: LiveSettings) -> Self {
+    pub fn with_live(store: Arc<SqlStore>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String, live: LiveSettings) -> Self {
+        let store = Stores::new(store);
         let connectors = Connectors::default()
             .with(Arc::new(crate::connector::test_card::TestCardProcessor::new()))
-            .with(Arc::new(crate::connector::wallet::WalletConnector::new(store.clone(), clock.clone())));
+            .with(Arc::new(crate::connector::wallet::WalletConnector::new(store.wallet_book.clone(), clock.clone())));
         let bus = EventBus::new(live);
         let publisher = bus.clone();
-        store.set_event_listener(Arc::new(move |notices| publisher.publish(notices)));
+        store.events.add_event_listener(Arc::new(move |notices| publisher.publish(notices)));
         Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default(), app_links: AppLinks::default() }
+    }
+
+    /// The same services with other connectors (tests inspect their own test card processor).
+    pub fn with_connectors(mut self, connectors: Connectors) -> Self {
+        self.connectors = connectors;
+        self
+    }
+
+    /// The wallet connector over this store's wallet book, for a custom set of connectors.
+    pub fn wallet_connector(&self) -> Arc<crate::connector::wallet::WalletConnector> {
+        Arc::new(crate::connector::wallet::WalletConnector::new(self.store.wallet_book.clone(), self.clock.clone()))
+    }
+
+    /// Which database engine the store runs on.
+    pub fn engine(&self) -> Engine {
+        self.store.engine
+    }
+
+    /// Write transactions the store committed since it opened, where the engine counts them.
+    pub fn write_commits(&self) -> Option<u64> {
+        self.store.write_commits.as_ref().and_then(|counter| counter())
     }
 
     /// The same services with the deployment's app-link settings.

@@ -9,7 +9,8 @@ use crate::domain::intent::parse_amount;
 use crate::domain::refund::{Refund, RefundOutcome, RefundStatus};
 use crate::domain::{text_field, Scope};
 use crate::ids::IdKind;
-use crate::store::{Cursor, NewRefundRecord, Page, RefundFilter, RefundReservation};
+use crate::domain::query::{Cursor, Page, RefundFilter};
+use crate::store::{NewRefundRecord, RefundReservation};
 
 pub struct RefundRequest {
     pub payment_intent: String,
@@ -33,7 +34,7 @@ impl Services {
             idempotency_key: req.idempotency_key,
             created_at: self.clock.now(),
         };
-        let (refund, connector, connector_ref) = match self.store.reserve_refund(scope, &new).await? {
+        let (refund, connector, connector_ref) = match self.store.refunds.reserve_refund(scope, &new).await? {
             RefundReservation::Reserved { refund, connector, connector_ref }
             | RefundReservation::Existing { refund, connector, connector_ref } => (refund, connector, connector_ref),
             RefundReservation::IntentMissing => return Err(ServiceError::NotFound("payment_intent")),
@@ -63,11 +64,11 @@ impl Services {
                 return Ok(refund);
             }
         };
-        Ok(self.store.complete_refund(scope, &refund.id, &outcome, self.clock.now()).await?)
+        Ok(self.store.refunds.complete_refund(scope, &refund.id, &outcome, self.clock.now()).await?)
     }
 
     pub async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, ServiceError> {
-        self.store.get_refund(scope, id).await.map_err(missing("refund"))
+        self.store.refunds.get_refund(scope, id).await.map_err(missing("refund"))
     }
 
     /// Filtering by another merchant's intent answers 404, as every id-taking endpoint does.
@@ -76,6 +77,6 @@ impl Services {
             self.get_intent(scope, intent).await?;
         }
         let key = |r: &Refund| Cursor { created_at: r.created_at, id: r.id.clone() };
-        paginate(page, key, |p| async move { self.store.list_refunds(scope, filter, &p).await }).await
+        paginate(page, key, |p| async move { self.store.refunds.list_refunds(scope, filter, &p).await }).await
     }
 }

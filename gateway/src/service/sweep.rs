@@ -3,7 +3,7 @@
 //! is a compare-and-set.
 
 use super::{ServiceError, Services};
-use crate::store::{RetryObject, StoreError};
+use crate::store::StoreError;
 use crate::domain::intent::IntentStatus;
 use crate::domain::refund::RefundStatus;
 
@@ -35,7 +35,7 @@ impl Services {
     pub async fn sweep(&self) -> Result<SweepReport, ServiceError> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
-        for (scope, id) in self.store.intents_due_for_expiry(now, BATCH).await? {
+        for (scope, id) in self.store.intents.intents_due_for_expiry(now, BATCH).await? {
             match self.expire(&scope, &id).await {
                 Ok(Some(_)) => report.expired_intents += 1,
                 Ok(None) => {}
@@ -43,24 +43,24 @@ impl Services {
             }
         }
         let backoff = |attempts: i64| now + retry_delay(attempts);
-        for (scope, id) in self.store.stale_processing(now - STALE_PROCESSING_MS, now, BATCH).await? {
+        for (scope, id) in self.store.intents.stale_processing(now - STALE_PROCESSING_MS, now, BATCH).await? {
             match self.recover_processing(&scope, &id).await {
                 Ok(intent) if intent.status != IntentStatus::Processing => report.recovered_intents += 1,
-                Ok(_) => report.deferred(self.store.defer_retry(RetryObject::IntentRecovery, &id, &backoff).await, &id),
+                Ok(_) => report.deferred(self.store.intents.defer_intent_recovery(&id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),
             }
         }
-        for (scope, refund, connector, connector_ref) in self.store.pending_refunds(now - PENDING_REFUND_AGE_MS, now, BATCH).await? {
-            let id = refund.id.clone();
-            match self.settle_refund(&scope, refund, &connector, &connector_ref).await {
+        for pending in self.store.refunds.pending_refunds(now - PENDING_REFUND_AGE_MS, now, BATCH).await? {
+            let id = pending.refund.id.clone();
+            match self.settle_refund(&pending.scope, pending.refund, &pending.connector, &pending.connector_ref).await {
                 Ok(settled) if settled.status != RefundStatus::Pending => report.settled_refunds += 1,
-                Ok(_) => report.deferred(self.store.defer_retry(RetryObject::RefundSettlement, &id, &backoff).await, &id),
+                Ok(_) => report.deferred(self.store.refunds.defer_refund_settlement(&id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),
             }
         }
-        report.purged_idempotency_keys = self.store.idempotency_purge(now - IDEMPOTENCY_RETENTION_MS).await?;
-        report.purged_webhook_history = self.store.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
-        report.purged_refresh_tokens = self.store.purge_refresh_tokens(now).await?;
+        report.purged_idempotency_keys = self.store.idempotency.idempotency_purge(now - IDEMPOTENCY_RETENTION_MS).await?;
+        report.purged_webhook_history = self.store.webhooks.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
+        report.purged_refresh_tokens = self.store.customers.purge_refresh_tokens(now).await?;
         Ok(report)
     }
 }

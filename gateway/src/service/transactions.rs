@@ -3,7 +3,7 @@
 use super::{paginate, List, ServiceError, Services};
 use crate::domain::transaction::Transaction;
 use crate::domain::Scope;
-use crate::store::{Cursor, Page, TransactionFilter};
+use crate::domain::query::{Cursor, Page, TransactionFilter};
 
 impl Services {
     /// Filtering by another merchant's intent answers 404, as every id-taking endpoint does.
@@ -12,6 +12,6 @@ impl Services {
             self.get_intent(scope, intent).await?;
         }
         let key = |t: &Transaction| Cursor { created_at: t.created_at, id: t.id.clone() };
-        paginate(page, key, |p| async move { self.store.list_transactions(scope, filter, &p).await }).await
+        paginate(page, key, |p| async move { self.store.ledger.list_transactions(scope, filter, &p).await }).await
     }
 }

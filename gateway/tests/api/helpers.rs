@@ -10,8 +10,9 @@ use gateway::connector::Connectors;
 use gateway::domain::keys::{KeyHasher, KeyKind};
 use gateway::secret::Secret;
 use gateway::live::LiveSettings;
-use gateway::service::{Services, WebhookSettings, Webhooks};
-use gateway::store::{PostgresStore, SqliteStore, Store};
+use gateway::service::{Services, WebhookSettings};
+pub use gateway::store::prelude::*;
+use gateway::store::SqlStore;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -25,7 +26,7 @@ pub const START: i64 = 1_767_225_600_000;
 pub struct TestApp {
     pub router: Router,
     pub services: Arc<Services>,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<SqlStore>,
     pub clock: Arc<ManualClock>,
     pub test_card: Arc<TestCardProcessor>,
     _cleanup: Cleanup,
@@ -123,41 +124,39 @@ impl TestApp {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/paygate.db", dir.path().display());
-        let store = SqliteStore::connect(&url).await.expect("SQLite store opens");
+        let store = SqlStore::sqlite(&url).await.expect("SQLite store opens");
         Self::with_store(Arc::new(store), Cleanup::Dir(dir, url))
     }
 
     pub async fn postgres() -> Self {
         let schema = format!("t_{}", gateway::ids::random_base62(16).to_lowercase());
-        let store = PostgresStore::connect(&pg_url(), Some(&schema))
+        let store = SqlStore::postgres(&pg_url(), Some(&schema))
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} must be reachable for the tests: {e}", pg_url()));
         Self::with_store(Arc::new(store), Cleanup::Schema(schema))
     }
 
-    fn with_store(store: Arc<dyn Store>, cleanup: Cleanup) -> Self {
+    fn with_store(store: Arc<SqlStore>, cleanup: Cleanup) -> Self {
         Self::assemble(store, Arc::new(ManualClock::new(START)), cleanup)
     }
 
-    fn assemble(store: Arc<dyn Store>, clock: Arc<ManualClock>, cleanup: Cleanup) -> Self {
+    fn assemble(store: Arc<SqlStore>, clock: Arc<ManualClock>, cleanup: Cleanup) -> Self {
         let test_card = Arc::new(TestCardProcessor::new());
         let services = Self::build_services(&store, &clock, &test_card, webhook_test_settings());
         Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
     }
 
-    fn build_services(store: &Arc<dyn Store>, clock: &Arc<ManualClock>, test_card: &Arc<TestCardProcessor>, webhooks: WebhookSettings) -> Arc<Services> {
-        let mut services = Services::with_live(
+    fn build_services(store: &Arc<SqlStore>, clock: &Arc<ManualClock>, test_card: &Arc<TestCardProcessor>, webhooks: WebhookSettings) -> Arc<Services> {
+        let services = Services::with_live(
             store.clone(),
             clock.clone() as Arc<dyn Clock>,
             KeyHasher::new(Secret::new(HASH_SECRET)),
             "https://pay.example.test".into(),
             LiveSettings { keep_alive: Duration::from_millis(200) },
-        );
-        services.connectors = Connectors::default()
-            .with(test_card.clone())
-            .with(Arc::new(gateway::connector::wallet::WalletConnector::new(store.clone(), clock.clone() as Arc<dyn Clock>)));
-        services.webhooks = Webhooks::new(webhooks);
-        Arc::new(services)
+        )
+        .with_webhook_settings(webhooks);
+        let connectors = Connectors::default().with(test_card.clone()).with(services.wallet_connector());
+        Arc::new(services.with_connectors(connectors))
     }
 
     /// The same app (store, clock, processor) with other webhook delivery settings.
@@ -175,12 +174,12 @@ impl TestApp {
     /// Another replica over the same database (its own store connection, bus and processor), on
     /// the same clock.
     pub async fn sibling(&self) -> TestApp {
-        let (store, cleanup): (Arc<dyn Store>, Cleanup) = match &self._cleanup {
+        let (store, cleanup): (Arc<SqlStore>, Cleanup) = match &self._cleanup {
             Cleanup::Dir(_, url) | Cleanup::Sibling(url, None) => {
-                (Arc::new(SqliteStore::connect(url).await.expect("SQLite store opens")), Cleanup::Sibling(url.clone(), None))
+                (Arc::new(SqlStore::sqlite(url).await.expect("SQLite store opens")), Cleanup::Sibling(url.clone(), None))
             }
             Cleanup::Schema(schema) | Cleanup::Sibling(_, Some(schema)) => (
-                Arc::new(PostgresStore::connect(&pg_url(), Some(schema)).await.expect("PostgreSQL store opens")),
+                Arc::new(SqlStore::postgres(&pg_url(), Some(schema)).await.expect("PostgreSQL store opens")),
                 Cleanup::Sibling(pg_url(), Some(schema.clone())),
             ),
         };

@@ -1,5 +1,7 @@
 //! Idempotency-Key on every POST: replay, mismatch, in-flight, scope, retention, crash recovery.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::TestApp;
 use axum::http::StatusCode;
 use futures::future::join_all;

@@ -1,6 +1,8 @@
 //! A property test: random sequences of operations on several merchants, with the ledger
 //! invariants checked after every step.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{blocking_app, Engine, TestApp};
 use gateway::connector::test_card::{CARD_DECLINED, CARD_INSUFFICIENT_FUNDS, CARD_SUCCEEDS};
 use gateway::connector::PaymentMethod;
@@ -105,7 +107,7 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
     }
     for (scope, id, _) in &intents {
         let i = app.store.get_intent(scope, id).await.unwrap();
-        prop_assert!(i.amount_refunded <= i.amount_captured && i.amount_captured <= i.amount);
+        prop_assert!(i.amount_refunded <= i.amount_captured && i.amount_captured <= i.amount.minor_units());
         let view = app.test_card.view(id);
         prop_assert!(view.captures <= 1, "the processor captured {} once at most", id);
         prop_assert!(view.refunded <= i.amount_captured, "the processor refunded at most what we captured");

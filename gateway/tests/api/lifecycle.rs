@@ -1,5 +1,7 @@
 //! The whole payment lifecycle through the HTTP router.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::TestApp;
 use axum::http::StatusCode;
 use serde_json::json;

@@ -2,6 +2,8 @@
 //! browser's per-intent stream and its credentials, keep-alive, shutdown, and recovery of
 //! notices the bus lost.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{TestApp, TestMerchant};
 use crate::on_both_engines;
 use crate::sse_client::{merchant_stream, SseClient};
@@ -217,11 +219,11 @@ async fn events_whose_notices_were_lost_still_reach_the_stream_from_the_database
     assert_eq!(intent.event_types(1).await, ["payment_intent.created"]);
     // The bus loses every notice for a while (as Redis pub/sub may): the events are in the
     // database only.
-    app.store.set_event_listener(Arc::new(|_| {}));
+    app.store.clear_event_listeners();
     app.post(&m.sk, &format!("/v1/test_helpers/payment_intents/{id}/scan"), json!({})).await;
     let lost = app.create_intent(&m.sk, json!({})).await;
     let bus = app.services.bus.clone();
-    app.store.set_event_listener(Arc::new(move |notices| bus.publish(notices)));
+    app.store.add_event_listener(Arc::new(move |notices| bus.publish(notices)));
     // The next notice is out of line for both streams: they read the gap from the database.
     app.approve(&m.sk, &id, "4242424242424242").await;
     assert_eq!(

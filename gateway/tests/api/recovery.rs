@@ -1,6 +1,8 @@
 //! Crashes and outages in the middle of a money movement: the sweep finishes the work, and
 //! nothing is captured or refunded twice.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::TestApp;
 use axum::http::StatusCode;
 use gateway::clock::Clock;
@@ -36,7 +38,7 @@ async fn start_processing(app: &TestApp, scope: &Scope, id: &str) {
 async fn authorize_at_processor(app: &TestApp, id: &str) -> String {
     let req = AuthorizeRequest {
         reference: id.to_owned(),
-        amount: 10000,
+        amount: gateway::domain::money::Amount::parse(10000).unwrap(),
         currency: Currency::KRW,
         payment_method: PaymentMethod::TestCard { number: "4242424242424242".into() },
     };
@@ -67,7 +69,7 @@ async fn an_approval_cut_off_after_authorization_is_captured_once_by_the_sweep(a
     let auth = authorize_at_processor(&app, &id).await;
     app.store.record_authorization(&scope(&m), &id, &auth, app.clock.now()).await.unwrap();
     // The processor even captured before the crash: the recovery capture must not repeat it.
-    app.test_card.capture(&auth, 10000).await.unwrap();
+    app.test_card.capture(&auth, gateway::domain::money::Amount::parse(10000).unwrap()).await.unwrap();
     app.clock.advance_minutes(3);
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 0);

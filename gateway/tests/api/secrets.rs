@@ -1,6 +1,8 @@
 //! No secret key, key hash, client secret or hashing secret appears in logs, `Debug` output or any
 //! response after creation.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{CapturedLogs, TestApp, HASH_SECRET};
 use gateway::domain::keys::KeyKind;
 use gateway::domain::Scope;

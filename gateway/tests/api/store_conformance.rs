@@ -1,5 +1,7 @@
 //! The store conformance suite: the trait's promises, checked on both engines.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{TestApp, START};
 use gateway::domain::intent::{parse_amount, IntentStatus, IntentTransition};
 use gateway::domain::refund::RefundOutcome;
@@ -9,7 +11,7 @@ use gateway::store::{IdempotencyBegin, IdempotencyScope, NewRefundRecord, Refund
 use gateway::domain::customer::{Identifier, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
 use gateway::domain::keys::KeyHash;
 use gateway::secret::Secret;
-use gateway::store::customers::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
+use gateway::store::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
 use gateway::store::StoreError;
 use serde_json::json;
 

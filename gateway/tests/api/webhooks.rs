@@ -3,6 +3,8 @@
 //! package from PyPI), rotation overlap, retries until the receiver is back, disabling, resend,
 //! the SSRF guard and several replicas delivering at once.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{webhook_test_settings, TestApp, TestMerchant};
 use crate::receiver::{Received, Receiver};
 use axum::http::StatusCode;
@@ -11,7 +13,7 @@ use gateway::domain::webhook::{DeliveryStatus, WebhookAttempt};
 use gateway::domain::Scope;
 use gateway::service::webhooks::NewWebhookEndpoint;
 use gateway::service::WebhookSettings;
-use gateway::store::webhooks::DeliveryUpdate;
+use gateway::store::DeliveryUpdate;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

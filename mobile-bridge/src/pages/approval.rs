@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gateway::clock::Millis;
 use gateway::domain::intent::{IntentStatus, PaymentIntent};
-use gateway::store::CodedIntent;
+use gateway::domain::approval::CodedIntent;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ fn view_of(intent: &PaymentIntent, now: Millis) -> View {
         IntentStatus::RequiresAction => View::Approve,
         IntentStatus::Processing | IntentStatus::RequiresConfirmation => View::Processing,
         IntentStatus::Succeeded | IntentStatus::PartiallyRefunded | IntentStatus::Refunded => View::Paid,
-        IntentStatus::Failed if intent.failure_code.as_deref() == Some("customer_declined") => View::Declined,
+        IntentStatus::Failed if intent.failure_code == Some(gateway::domain::intent::FailureReason::CustomerDeclined) => View::Declined,
         IntentStatus::Failed => View::Failed,
         IntentStatus::Canceled => View::Canceled,
         IntentStatus::Expired => View::Expired,
@@ -102,7 +102,7 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
     let summary = Summary {
         merchant_name,
         order_name: intent.order_name.clone(),
-        amount: intent.currency.display(intent.amount),
+        amount: intent.currency.display(intent.amount.minor_units()),
     };
     let shell = Shell::new(choice.lang);
     let t = shell.t;

@@ -1,6 +1,8 @@
 //! Crashes in the middle of a wallet payment: the sweep finishes the work from the wallet's own
 //! book, and the balance moves once.
 
+#[allow(unused_imports)]
+use gateway::store::prelude::*;
 use crate::helpers::{BridgeApp, Phone};
 use gateway::clock::Clock;
 use gateway::domain::intent::IntentTransition;
@@ -40,7 +42,7 @@ async fn a_wallet_approval_cut_off_after_the_hold_is_captured_once_by_the_sweep(
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };
     start_processing(&app, &scope, &id, &phone).await;
     // The wallet held the money, then the process died before the core heard back.
-    let held = app.core.store.wallet_authorize(&id, &wallet, 10_000, Currency::KRW, app.core.clock.now()).await.unwrap();
+    let held = app.core.store.wallet_authorize(&id, &wallet, gateway::domain::money::Amount::parse(10_000).unwrap(), Currency::KRW, app.core.clock.now()).await.unwrap();
     assert_eq!(held.status, WalletAuthorizationStatus::Held);
     app.core.clock.advance_minutes(3);
     assert_eq!(app.core.services.sweep().await.unwrap().recovered_intents, 1);

@@ -15,6 +15,7 @@
 pub mod transformers;
 
 use super::{Authorization, AuthorizeRequest, Connector, ConnectorError, PaymentMethod, RefundResult};
+use crate::domain::money::Amount;
 use crate::ids::random_base62;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -114,7 +115,7 @@ pub fn luhn_valid(number: &str) -> bool {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[async_trait]
@@ -142,7 +143,7 @@ impl Connector for TestCardProcessor {
             let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
             book.insert(
                 authorization_id.clone(),
-                AuthorizationBook { reference: req.reference.clone(), amount: req.amount, ..Default::default() },
+                AuthorizationBook { reference: req.reference.clone(), amount: req.amount.minor_units(), ..Default::default() },
             );
         }
         let response = AuthorizationResponse { code, authorization_id };
@@ -159,7 +160,8 @@ impl Connector for TestCardProcessor {
         Ok(decisions.get(reference).cloned().map(transformers::to_authorization))
     }
 
-    async fn capture(&self, connector_ref: &str, amount: i64) -> Result<(), ConnectorError> {
+    async fn capture(&self, connector_ref: &str, amount: Amount) -> Result<(), ConnectorError> {
+        let amount = amount.minor_units();
         self.reachable()?;
         let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         // An authorization from before a restart is not in this in-memory book: honour it.
@@ -184,7 +186,8 @@ impl Connector for TestCardProcessor {
         Ok(())
     }
 
-    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: i64) -> Result<RefundResult, ConnectorError> {
+    async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: Amount) -> Result<RefundResult, ConnectorError> {
+        let amount = amount.minor_units();
         self.reachable()?;
         let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         // A capture from before a restart: the core's compare-and-set already bounds the amount.

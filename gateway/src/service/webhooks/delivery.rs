@@ -7,7 +7,7 @@ use crate::clock::Millis;
 use crate::domain::webhook::{disabled_reason, secret_key_bytes, signature_header, DeliveryStatus, WebhookAttempt};
 use crate::ids::{random_bytes, IdKind};
 use crate::service::{ServiceError, Services};
-use crate::store::webhooks::{ClaimedDelivery, DeliveryUpdate};
+use crate::store::{ClaimedDelivery, DeliveryUpdate};
 use std::time::{Duration, Instant};
 
 /// What one pass did.
@@ -40,7 +40,7 @@ impl Services {
         let settings = &self.webhooks.settings;
         let now = self.clock.now();
         let lease_until = now.saturating_add(millis(settings.lease));
-        let claimed = self.store.claim_webhook_deliveries(now, lease_until, settings.batch).await?;
+        let claimed = self.store.webhooks.claim_webhook_deliveries(now, lease_until, settings.batch).await?;
         let mut report = DeliveryReport { claimed: claimed.len(), ..Default::default() };
         if claimed.is_empty() {
             return Ok(report);
@@ -109,7 +109,7 @@ impl Services {
             error: outcome.error.map(str::to_owned),
             succeeded: outcome.error.is_none(),
         };
-        let recorded = self.store.record_webhook_attempt(&c.endpoint.scope, &c.lease_token, &record, &update).await?;
+        let recorded = self.store.webhooks.record_webhook_attempt(&c.endpoint.scope, &c.lease_token, &record, &update).await?;
         if let Some(reason) = update.disable_endpoint.filter(|_| recorded) {
             tracing::warn!(endpoint = %c.endpoint.id, reason, "webhook endpoint disabled");
         }

@@ -13,8 +13,8 @@ use crate::domain::webhook::{
 use crate::domain::{Scope, ValidationError};
 use crate::ids::{random_bytes, IdKind};
 use crate::secret::Secret;
-use crate::store::webhooks::{WebhookEndpointChange, WebhookEndpointRecord};
-use crate::store::{Cursor, Page};
+use crate::domain::query::{Cursor, Page};
+use crate::store::{WebhookEndpointChange, WebhookEndpointRecord};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -228,7 +228,7 @@ impl Services {
         let url = self.webhook_url(&new.url, scope.livemode)?;
         let enabled_events = EnabledEvents::parse(&new.enabled_events.unwrap_or_else(|| vec!["*".into()]))?;
         let max = self.webhooks.settings.max_endpoints;
-        if self.store.count_webhook_endpoints(scope).await? >= max {
+        if self.store.webhooks.count_webhook_endpoints(scope).await? >= max {
             return Err(ServiceError::TooManyWebhookEndpoints(max));
         }
         let id = IdKind::WebhookEndpoint.generate();
@@ -247,18 +247,18 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_webhook_endpoint(&record).await?;
+        self.store.webhooks.insert_webhook_endpoint(&record).await?;
         Ok(endpoint_view(&record, Some(&secret)))
     }
 
     pub async fn get_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpoint, ServiceError> {
-        let record = self.store.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
+        let record = self.store.webhooks.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
         Ok(endpoint_view(&record, None))
     }
 
     pub async fn list_webhook_endpoints(&self, scope: &Scope, page: Page) -> Result<List<WebhookEndpoint>, ServiceError> {
         let list = paginate(page, |r: &WebhookEndpointRecord| Cursor { created_at: r.created_at, id: r.id.clone() }, |p| async move {
-            self.store.list_webhook_endpoints(scope, &p).await
+            self.store.webhooks.list_webhook_endpoints(scope, &p).await
         })
         .await?;
         Ok(List { data: list.data.iter().map(|r| endpoint_view(r, None)).collect(), next: list.next })
@@ -275,12 +275,12 @@ impl Services {
                 EndpointStatus::Disabled => (s, Some(disabled_reason::BY_MERCHANT.to_owned())),
             }),
         };
-        let record = self.store.update_webhook_endpoint(scope, id, &change, self.clock.now()).await.map_err(missing("webhook_endpoint"))?;
+        let record = self.store.webhooks.update_webhook_endpoint(scope, id, &change, self.clock.now()).await.map_err(missing("webhook_endpoint"))?;
         Ok(endpoint_view(&record, None))
     }
 
     pub async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), ServiceError> {
-        self.store.delete_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))
+        self.store.webhooks.delete_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))
     }
 
     /// A new secret, returned this once; the previous one keeps signing for `overlap_ms`
@@ -295,26 +295,26 @@ impl Services {
             )
             .into());
         }
-        self.store.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
+        self.store.webhooks.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
         let secret = generate_secret();
         let now = self.clock.now();
         let sealed = self.secret_box().seal(id, &secret)?;
         let until = (overlap > 0).then(|| now.saturating_add(overlap));
-        let record = self.store.rotate_webhook_secret(scope, id, &sealed, until, now).await.map_err(missing("webhook_endpoint"))?;
+        let record = self.store.webhooks.rotate_webhook_secret(scope, id, &sealed, until, now).await.map_err(missing("webhook_endpoint"))?;
         Ok(endpoint_view(&record, Some(&secret)))
     }
 
     /// For the operator's CLI: rotates any endpoint by id, whoever owns it.
     pub async fn rotate_webhook_secret_by_id(&self, id: &str, overlap_ms: Option<Millis>) -> Result<WebhookEndpoint, ServiceError> {
-        let record = self.store.find_webhook_endpoint(id).await.map_err(missing("webhook_endpoint"))?;
+        let record = self.store.webhooks.find_webhook_endpoint(id).await.map_err(missing("webhook_endpoint"))?;
         self.rotate_webhook_secret(&record.scope, id, overlap_ms).await
     }
 
     /// The delivery log of one endpoint, newest first.
     pub async fn list_webhook_attempts(&self, scope: &Scope, endpoint_id: &str, page: Page) -> Result<List<WebhookAttempt>, ServiceError> {
-        self.store.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
+        self.store.webhooks.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
         paginate(page, |a: &WebhookAttempt| Cursor { created_at: a.attempted_at, id: a.id.clone() }, |p| async move {
-            self.store.list_webhook_attempts(scope, endpoint_id, &p).await
+            self.store.webhooks.list_webhook_attempts(scope, endpoint_id, &p).await
         })
         .await
     }
@@ -322,15 +322,15 @@ impl Services {
     /// Sends one event to one endpoint again (due now, with a fresh retry schedule), whether or
     /// not the endpoint subscribed to it or existed when it happened.
     pub async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
-        let endpoint = self.store.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
+        let endpoint = self.store.webhooks.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
         if endpoint.status == EndpointStatus::Disabled {
             return Err(ServiceError::WebhookEndpointDisabled);
         }
-        self.store.resend_webhook(scope, endpoint_id, event_id, self.clock.now()).await.map_err(missing("event"))
+        self.store.webhooks.resend_webhook(scope, endpoint_id, event_id, self.clock.now()).await.map_err(missing("event"))
     }
 
     pub async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
-        self.store.get_webhook_delivery(scope, endpoint_id, event_id).await.map_err(missing("webhook_delivery"))
+        self.store.webhooks.get_webhook_delivery(scope, endpoint_id, event_id).await.map_err(missing("webhook_delivery"))
     }
 }
 

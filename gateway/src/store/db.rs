@@ -1,0 +1,309 @@
+//! The one SQL layer both engines run. A statement is SQL text with `$n` placeholders (SQLite and
+//! PostgreSQL both read them) and plain values bound in order; rows are read by column name. Each
+//! engine's pool, transaction and row is one variant of an enum here, so the area files above
+//! hold one SQL text per operation and no engine generics.
+
+use super::StoreError;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Postgres, Row as _, Sqlite};
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: one file, one writer.
+    Sqlite,
+    /// Production: shared by every replica.
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A value bound to a placeholder. NULLs carry their type: PostgreSQL types every parameter.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::NullText, |s| Value::Text(s.to_owned()))
+    }
+}
+
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Self {
+        v.as_deref().into()
+    }
+}
+
+/// A statement and its parameters, `$1` first.
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    sql: Cow<'static, str>,
+    params: Vec<Value>,
+}
+
+/// A statement of fixed text, or built from fixed parts (column lists): never from input.
+pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+    Query { sql: sql.into(), params: Vec::new() }
+}
+
+impl Query {
+    pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.params.push(value.into());
+        self
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*self.sql));
+        for p in &self.params {
+            q = match p {
+                Value::Int(v) => q.bind(*v),
+                Value::Text(v) => q.bind(v.as_str()),
+                Value::Bool(v) => q.bind(*v),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullText => q.bind(None::<&str>),
+            };
+        }
+        q
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*self.sql));
+        for p in &self.params {
+            q = match p {
+                Value::Int(v) => q.bind(*v),
+                Value::Text(v) => q.bind(v.as_str()),
+                Value::Bool(v) => q.bind(*v),
+                Value::NullInt => q.bind(None::<i64>),
+                Value::NullText => q.bind(None::<&str>),
+            };
+        }
+        q
+    }
+}
+
+/// One result row.
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    fn get<T>(&self, column: &str) -> Result<T, StoreError>
+    where
+        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(column)?,
+            Row::Postgres(r) => r.try_get(column)?,
+        })
+    }
+
+    pub(crate) fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.get(column)
+    }
+
+    pub(crate) fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.get(column)
+    }
+
+    pub(crate) fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.get(column)
+    }
+
+    pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.get(column)
+    }
+
+    pub(crate) fn bool(&self, column: &str) -> Result<bool, StoreError> {
+        self.get(column)
+    }
+}
+
+/// The store's connections: SQLite has one writer and a few readers (it serializes writes
+/// anyway; one writer turns lock errors into queueing); PostgreSQL one pool for both.
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Sqlite { writer: SqlitePool, reader: SqlitePool, commits: Arc<AtomicU64> },
+    Postgres(PgPool),
+}
+
+/// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Pools {
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Pools::Sqlite { .. } => Engine::Sqlite,
+            Pools::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// A write transaction; SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so two
+    /// writers never deadlock upgrading a read lock.
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) fn write_commits(&self) -> Option<u64> {
+        match self {
+            Pools::Sqlite { commits, .. } => Some(commits.load(Ordering::Relaxed)),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    /// A read outside any transaction (SQLite: on a reader connection).
+    pub(crate) async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { reader, .. } => q.sqlite().fetch_optional(reader).await?.map(Row::Sqlite),
+            Pools::Postgres(pool) => q.postgres().fetch_optional(pool).await?.map(Row::Postgres),
+        })
+    }
+
+    pub(crate) async fn fetch_one(&self, q: Query) -> Result<Row, StoreError> {
+        self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { reader, .. } => q.sqlite().fetch_all(reader).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+
+    /// One write statement on its own (its own transaction); returns the rows it changed.
+    pub(crate) async fn execute(&self, q: Query) -> Result<u64, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { writer, .. } => q.sqlite().execute(writer).await?.rows_affected(),
+            Pools::Postgres(pool) => q.postgres().execute(pool).await?.rows_affected(),
+        })
+    }
+
+    /// One write statement on its own that returns rows (`UPDATE ... RETURNING`).
+    pub(crate) async fn write_fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { writer, .. } => q.sqlite().fetch_optional(writer).await?.map(Row::Sqlite),
+            Pools::Postgres(pool) => q.postgres().fetch_optional(pool).await?.map(Row::Postgres),
+        })
+    }
+
+    pub(crate) async fn write_fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
+        Ok(match self {
+            Pools::Sqlite { writer, .. } => q.sqlite().fetch_all(writer).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+}
+
+impl Tx {
+    pub(crate) async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(tx) => q.sqlite().execute(&mut **tx).await?.rows_affected(),
+            Tx::Postgres(tx) => q.postgres().execute(&mut **tx).await?.rows_affected(),
+        })
+    }
+
+    pub(crate) async fn fetch_optional(&mut self, q: Query) -> Result<Option<Row>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(tx) => q.sqlite().fetch_optional(&mut **tx).await?.map(Row::Sqlite),
+            Tx::Postgres(tx) => q.postgres().fetch_optional(&mut **tx).await?.map(Row::Postgres),
+        })
+    }
+
+    pub(crate) async fn fetch_one(&mut self, q: Query) -> Result<Row, StoreError> {
+        self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+}
+
+/// `text` with the LIKE wildcards and the escape character escaped (escape character `\`).
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lower-cased `%text%`, matched literally.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    format!("%{}%", escape_like(&text.to_lowercase()))
+}
