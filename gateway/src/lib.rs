@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod domain;
+pub mod faults;
 pub mod ids;
 pub mod secret;
 pub mod store;

@@ -42,6 +42,8 @@ pub struct Services {
     pub webhooks: Webhooks,
     /// How wallet apps claim approval links (custom scheme, Android package).
     pub app_links: AppLinks,
+    /// Faults a test arms on purpose (nothing without the `fault-hooks` feature).
+    pub faults: crate::faults::Faults,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +148,17 @@ impl Services {
         let bus = EventBus::new(live);
         let publisher = bus.clone();
         store.events.add_event_listener(Arc::new(move |notices| publisher.publish(notices)));
-        Self { store, clock, connectors, hasher, public_url, bus, webhooks: Webhooks::default(), app_links: AppLinks::default() }
+        Self {
+            store,
+            clock,
+            connectors,
+            hasher,
+            public_url,
+            bus,
+            webhooks: Webhooks::default(),
+            app_links: AppLinks::default(),
+            faults: Default::default(),
+        }
     }
 
     /// The same services with other connectors (tests inspect their own test card processor).

@@ -1,6 +1,11 @@
 //! API tests: the real router over real stores (SQLite and PostgreSQL), driven as a merchant would.
 
-mod helpers;
+/// The shared test support, under the name these tests use.
+mod helpers {
+    pub use paygate_test_support::*;
+}
+#[allow(unused_imports)]
+pub(crate) use paygate_test_support::on_both_engines;
 mod sse_client;
 
 mod concurrency;

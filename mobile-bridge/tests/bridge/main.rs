@@ -1,9 +1,10 @@
 //! The customer side's tests: one binary, driving the real routers (gateway and bridge merged)
 //! over SQLite and PostgreSQL.
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../../gateway/tests/api/helpers.rs"]
-mod core_helpers;
+/// The core's test support.
+mod core_helpers {
+    pub use paygate_test_support::*;
+}
 mod helpers;
 
 mod accounts;

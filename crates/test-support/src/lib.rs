@@ -1,5 +1,7 @@
-//! `TestApp`: the real router over a fresh store (a SQLite file in a temp dir, or a PostgreSQL
-//! schema of its own), a hand-moved clock and a test card processor the test can inspect.
+//! Test support for the gateway's and the customer side's tests. `TestApp`: the real router over a
+//! fresh store (a SQLite file in a temp dir, or a PostgreSQL schema of its own), a hand-moved clock
+//! and a test card processor the test can inspect; fake-data builders (`app.fake_intent(&sk)...`);
+//! captured logs. Tests are silent unless `TEST_LOG` is set (`TEST_LOG=debug cargo test ...`).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -113,8 +115,20 @@ pub fn blocking_app(engine: Engine) -> (tokio::runtime::Runtime, TestApp) {
     (rt, app)
 }
 
+/// Logs to stdout at the level `TEST_LOG` names (`TEST_LOG=1` is `debug`), once per test binary;
+/// without it, tests are silent.
+pub fn init_test_log() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let Ok(level) = std::env::var("TEST_LOG") else { return };
+        let filter = if level.is_empty() || level == "1" || level == "true" { "debug".to_owned() } else { level };
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+    });
+}
+
 impl TestApp {
     pub async fn on(engine: Engine) -> Self {
+        init_test_log();
         match engine {
             Engine::Sqlite => Self::sqlite().await,
             Engine::Postgres => Self::postgres().await,
@@ -241,18 +255,20 @@ impl TestApp {
 
     /// Creates an intent (KRW 10,000 unless `overrides` say otherwise) and returns its id.
     pub async fn create_intent(&self, key: &str, overrides: Value) -> String {
-        let mut body = json!({
-            "amount": 10000, "currency": "KRW", "merchant_order_id": "order-1",
-            "order_name": "Coffee beans", "customer_name": "Kim Minji",
-        });
-        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
-            for (k, v) in o {
-                b.insert(k.clone(), v.clone());
-            }
+        self.fake_intent(key).with(overrides).create().await
+    }
+
+    /// A fake payment intent to create through the API: ₩10,000 of coffee beans for Kim Minji
+    /// unless told otherwise (`app.fake_intent(&m.sk).amount(2500).currency("USD").manual().create()`).
+    pub fn fake_intent<'a>(&'a self, key: &'a str) -> FakeIntent<'a> {
+        FakeIntent {
+            app: self,
+            key,
+            body: json!({
+                "amount": 10000, "currency": "KRW", "merchant_order_id": "order-1",
+                "order_name": "Coffee beans", "customer_name": "Kim Minji",
+            }),
         }
-        let reply = self.post(key, "/v1/payment_intents", body).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
-        reply.id()
     }
 
     pub async fn approve(&self, key: &str, id: &str, card: &str) -> Reply {
@@ -261,10 +277,7 @@ impl TestApp {
 
     /// A succeeded intent of `amount` KRW.
     pub async fn paid_intent(&self, key: &str, amount: i64) -> String {
-        let id = self.create_intent(key, json!({ "amount": amount })).await;
-        let reply = self.approve(key, &id, "4242424242424242").await;
-        assert_eq!(reply.body["status"], "succeeded", "{}", reply.raw);
-        id
+        self.fake_intent(key).amount(amount).paid().await
     }
 
     /// Runs one SQL statement on the test's database, behind the store's back (to break things on
@@ -301,6 +314,67 @@ impl TestApp {
     pub async fn assert_ledger_balanced(&self) {
         let violations = self.store.ledger_check().await.expect("ledger check runs");
         assert!(violations.is_empty(), "ledger invariants broken: {violations:#?}");
+    }
+}
+
+/// A payment intent about to be created; see [`TestApp::fake_intent`].
+pub struct FakeIntent<'a> {
+    app: &'a TestApp,
+    key: &'a str,
+    body: Value,
+}
+
+impl FakeIntent<'_> {
+    pub fn amount(self, minor_units: i64) -> Self {
+        self.with(json!({ "amount": minor_units }))
+    }
+
+    pub fn currency(self, code: &str) -> Self {
+        self.with(json!({ "currency": code }))
+    }
+
+    pub fn customer(self, name: &str) -> Self {
+        self.with(json!({ "customer_name": name }))
+    }
+
+    pub fn order(self, merchant_order_id: &str) -> Self {
+        self.with(json!({ "merchant_order_id": merchant_order_id }))
+    }
+
+    /// The merchant confirms after the customer approves.
+    pub fn manual(self) -> Self {
+        self.with(json!({ "confirm_mode": "manual" }))
+    }
+
+    /// Any other fields of the create request.
+    pub fn with(mut self, fields: Value) -> Self {
+        if let (Some(b), Some(o)) = (self.body.as_object_mut(), fields.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self
+    }
+
+    /// The request body as it will be sent.
+    pub fn body(&self) -> Value {
+        self.body.clone()
+    }
+
+    /// Creates it; returns its id.
+    pub async fn create(self) -> String {
+        let reply = self.app.post(self.key, "/v1/payment_intents", self.body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+        reply.id()
+    }
+
+    /// Creates it and pays it with the test card that succeeds; returns its id.
+    pub async fn paid(self) -> String {
+        let (app, key) = (self.app, self.key);
+        let id = self.create().await;
+        let reply = app.approve(key, &id, "4242424242424242").await;
+        assert_eq!(reply.body["status"], "succeeded", "{}", reply.raw);
+        id
     }
 }
 
@@ -346,7 +420,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::on($crate::helpers::Engine::Sqlite).await).await
+                    super::$name($crate::TestApp::on($crate::Engine::Sqlite).await).await
                 }
             )*
         }
@@ -354,7 +428,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::on($crate::helpers::Engine::Postgres).await).await
+                    super::$name($crate::TestApp::on($crate::Engine::Postgres).await).await
                 }
             )*
         }
