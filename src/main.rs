@@ -246,7 +246,7 @@ async fn webhook_command(services: &Services, cmd: WebhookCommand) -> anyhow::Re
             services.get_merchant(&merchant).await.with_context(|| format!("no such merchant {merchant}"))?;
             let scope = Scope { merchant_id: merchant, livemode: matches!(mode, Mode::Live) };
             let enabled_events = events.map(|e| e.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect());
-            let endpoint = services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url, enabled_events }).await?;
+            let endpoint = services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url, enabled_events }, None).await?;
             print_endpoint(&endpoint);
         }
         WebhookCommand::List { merchant } => {

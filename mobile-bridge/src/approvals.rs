@@ -11,6 +11,8 @@ use gateway::domain::money::Currency;
 use gateway::domain::wallet::{test_opening_balance, Wallet, MAX_BALANCE};
 use gateway::domain::approval;
 use gateway::service::{intent_cursor, paginate, List, ServiceError, Services};
+use gateway::api::idempotency::RequestKey;
+use gateway::domain::idempotency::{Keyed, Saved, View};
 use gateway::domain::query::Page;
 use gateway::store::{CodedIntent, CustomerPayment, TopUpOutcome};
 use crate::i18n::{Lang, SourceTexts};
@@ -109,7 +111,7 @@ pub struct FundingSource {
 
 impl FundingSource {
     /// A wallet as a funding source, labelled in the customer's language.
-    fn wallet(w: &Wallet, lang: Lang) -> Self {
+    pub(crate) fn wallet(w: &Wallet, lang: Lang) -> Self {
         let texts = &lang.texts().sources;
         let label = if w.livemode {
             format!("{} {}", texts.wallet, w.currency.code())
@@ -175,7 +177,7 @@ pub async fn find(services: &Services, code: &str) -> Result<CodedIntent, Approv
 pub async fn open_coded(services: &Services, code: &str) -> Result<CodedIntent, ApprovalError> {
     let mut coded = find(services, code).await?;
     if coded.intent.status == IntentStatus::RequiresAction {
-        let current = match services.record_scan(&coded.scope, &coded.intent.id).await {
+        let current = match services.record_scan(&coded.scope, &coded.intent.id, None).await {
             Ok(Some(scanned)) => Ok(scanned),
             Ok(None) => services.get_intent(&coded.scope, &coded.intent.id).await,
             Err(e) => Err(e),
@@ -244,30 +246,60 @@ async fn payment_method(services: &Services, customer_id: &str, source: &str, in
 ///
 /// The same customer asking again (a retry after a lost answer, a second tap) gets the outcome of
 /// their first approval, and nothing moves again.
-pub async fn approve(services: &Arc<Services>, customer_id: &str, code: &str, source: &str) -> Result<ApprovalView, ApprovalError> {
+///
+/// With an Idempotency-Key (`key`), the approval's last phase saves the answer, as the page
+/// shows it, with its effect.
+pub async fn approve(services: &Arc<Services>, customer_id: &str, code: &str, source: &str, key: &RequestKey) -> Result<ApprovalView, ApprovalError> {
     let coded = find(services, code).await?;
+    let keyed = answering_as_approval(key, code, &coded);
     if coded.intent.status != IntentStatus::RequiresAction {
-        return answered_before(code, coded, customer_id, Answer::Approve);
+        return repeat(services, keyed.as_ref(), code, coded, customer_id, Answer::Approve).await;
     }
     let method = payment_method(services, customer_id, source, &coded.intent).await?;
-    match services.approve_intent(&coded.scope, &coded.intent.id, method, Some(customer_id)).await {
+    match services.approve_intent(&coded.scope, &coded.intent.id, method, Some(customer_id), keyed.as_ref()).await {
         Ok(after) => Ok(ApprovalView::new(code, &coded.merchant_name, &after)),
-        Err(ServiceError::InvalidState { .. }) => answered_before(code, find(services, code).await?, customer_id, Answer::Approve),
+        Err(ServiceError::InvalidState { .. }) => {
+            repeat(services, keyed.as_ref(), code, find(services, code).await?, customer_id, Answer::Approve).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The customer refuses; asking again answers the same.
-pub async fn decline(services: &Services, customer_id: &str, code: &str) -> Result<ApprovalView, ApprovalError> {
+pub async fn decline(services: &Services, customer_id: &str, code: &str, key: &RequestKey) -> Result<ApprovalView, ApprovalError> {
     let coded = find(services, code).await?;
+    let keyed = answering_as_approval(key, code, &coded);
     if coded.intent.status != IntentStatus::RequiresAction {
-        return answered_before(code, coded, customer_id, Answer::Decline);
+        return repeat(services, keyed.as_ref(), code, coded, customer_id, Answer::Decline).await;
     }
-    match services.decline_intent(&coded.scope, &coded.intent.id, Some(customer_id)).await {
+    match services.decline_intent(&coded.scope, &coded.intent.id, Some(customer_id), keyed.as_ref()).await {
         Ok(after) => Ok(ApprovalView::new(code, &coded.merchant_name, &after)),
-        Err(ServiceError::InvalidState { .. }) => answered_before(code, find(services, code).await?, customer_id, Answer::Decline),
+        Err(ServiceError::InvalidState { .. }) => {
+            repeat(services, keyed.as_ref(), code, find(services, code).await?, customer_id, Answer::Decline).await
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The request's key, answering with the approval as the page shows it.
+fn answering_as_approval(key: &RequestKey, code: &str, coded: &CodedIntent) -> Option<Keyed> {
+    key.answering(200, View::Approval { code: code.to_owned(), merchant_name: coded.merchant_name.clone() })
+}
+
+/// The customer's earlier answer repeated (see [`answered_before`]): nothing moved now, so it
+/// is saved under the key on its own.
+async fn repeat(
+    services: &Services,
+    key: Option<&Keyed>,
+    code: &str,
+    coded: CodedIntent,
+    customer_id: &str,
+    answer: Answer,
+) -> Result<ApprovalView, ApprovalError> {
+    let intent = coded.intent.clone();
+    let view = answered_before(code, coded, customer_id, answer)?;
+    services.answer_with(key, Saved::PaymentIntent { intent }).await?;
+    Ok(view)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -302,6 +334,7 @@ pub async fn top_up(
     amount: i64,
     reference: &str,
     lang: Lang,
+    key: &RequestKey,
 ) -> Result<FundingSource, ApprovalError> {
     let amount = parse_amount(amount).map_err(ServiceError::from)?;
     let wallet = own_wallet(services, customer_id, wallet_id).await?;
@@ -311,7 +344,7 @@ pub async fn top_up(
     if amount.minor_units() > MAX_BALANCE {
         return Err(ApprovalError::TopUpLimit);
     }
-    match services.top_up_wallet(customer_id, wallet_id, amount, reference).await? {
+    match services.top_up_wallet(customer_id, wallet_id, amount, reference, key.answering(200, View::FundingSource).as_ref()).await? {
         TopUpOutcome::Applied(w) => Ok(FundingSource::wallet(&w, lang)),
         TopUpOutcome::OverLimit(_) => Err(ApprovalError::TopUpLimit),
     }

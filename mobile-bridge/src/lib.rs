@@ -58,7 +58,7 @@ impl Bridge {
 /// the wallet JSON API.
 pub fn router(bridge: Arc<Bridge>) -> Router {
     Router::new()
-        .merge(api::router())
+        .merge(api::router(bridge.clone()))
         .merge(pages::router())
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::route_span))
         .with_state(bridge)

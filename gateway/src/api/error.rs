@@ -66,12 +66,15 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The error body; the error itself rides along in the response's extensions, for the
+    /// layers above (the idempotency layer saves a refusal as the request's answer).
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, param: self.param } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone(), param: self.param.clone() } };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
+        response.extensions_mut().insert(self);
         response
     }
 }
@@ -139,6 +142,7 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(connector = %name, "connector not configured");
                 ApiError::internal()
             }
+            Store(crate::store::StoreError::LeaseLost) => super::idempotency::in_use(),
             Store(err) => {
                 tracing::error!(error = %err, "store error");
                 ApiError::internal()

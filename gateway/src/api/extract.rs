@@ -171,7 +171,3 @@ impl<S: Send + Sync> FromRequestParts<S> for MerchantAuth {
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_required", "Send your secret key as `Authorization: Bearer sk_...`."))
     }
 }
-
-/// The request's Idempotency-Key, when it has one (set by the idempotency middleware).
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub String);

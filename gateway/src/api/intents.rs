@@ -2,6 +2,8 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{object_id, search_text, IdParam, JsonBody, MerchantAuth, QueryParams};
+use super::idempotency::RequestKey;
+use crate::domain::idempotency::View;
 use super::pagination::{list_response, page, time_param};
 use crate::domain::intent::{ConfirmMode, IntentStatus, NewIntent, NewIntentInput, PaymentIntent};
 use crate::ids::IdKind;
@@ -65,6 +67,7 @@ pub struct CreatedPaymentIntent {
 pub async fn create(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     JsonBody(req): JsonBody<CreatePaymentIntentRequest>,
 ) -> Result<(StatusCode, Json<CreatedPaymentIntent>), ApiError> {
     let new = NewIntent::parse(NewIntentInput {
@@ -78,7 +81,7 @@ pub async fn create(
         expires_in_minutes: req.expires_in_minutes,
         metadata: req.metadata,
     })?;
-    let created = services.create_intent(auth.scope(), new).await?;
+    let created = services.create_intent(auth.scope(), new, key.answering(201, View::CreatedIntent).as_ref()).await?;
     let body = CreatedPaymentIntent { intent: created.intent, client_secret: created.client_secret.expose().to_owned() };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -154,6 +157,7 @@ pub struct CancelPaymentIntentRequest {
 pub async fn cancel(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<CancelPaymentIntentRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
@@ -163,7 +167,7 @@ pub async fn cancel(
         .as_deref()
         .map(|r| crate::domain::text_field(r, "cancellation_reason", 200))
         .transpose()?;
-    Ok(Json(services.cancel_intent(auth.scope(), &id, reason).await?))
+    Ok(Json(services.cancel_intent(auth.scope(), &id, reason, key.ok().as_ref()).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -188,9 +192,10 @@ pub struct ConfirmPaymentIntentRequest {
 pub async fn confirm(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<ConfirmPaymentIntentRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;
-    Ok(Json(services.confirm_intent(auth.scope(), &id, req.amount).await?))
+    Ok(Json(services.confirm_intent(auth.scope(), &id, req.amount, key.ok().as_ref()).await?))
 }

@@ -4,6 +4,7 @@ pub mod docs;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod idempotency;
 pub mod intents;
 mod middleware;
 pub mod pagination;

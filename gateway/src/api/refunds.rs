@@ -1,7 +1,9 @@
 //! `/v1/refunds`: create (full or partial), retrieve, list.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, IdParam, IdempotencyKey, JsonBody, MerchantAuth, QueryParams};
+use super::extract::{object_id, IdParam, JsonBody, MerchantAuth, QueryParams};
+use super::idempotency::RequestKey;
+use crate::domain::idempotency::View;
 use super::pagination::{list_response, page};
 use crate::domain::refund::Refund;
 use crate::ids::IdKind;
@@ -10,7 +12,7 @@ use crate::service::Services;
 use crate::domain::query::RefundFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -43,17 +45,12 @@ pub struct CreateRefundRequest {
 pub async fn create(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
-    key: Option<Extension<IdempotencyKey>>,
+    key: RequestKey,
     JsonBody(req): JsonBody<CreateRefundRequest>,
 ) -> Result<(StatusCode, Json<Refund>), ApiError> {
     object_id(IdKind::PaymentIntent, &req.payment_intent, "payment_intent")?;
-    let request = RefundRequest {
-        payment_intent: req.payment_intent,
-        amount: req.amount,
-        reason: req.reason,
-        idempotency_key: key.map(|Extension(k)| k.0),
-    };
-    Ok((StatusCode::CREATED, Json(services.create_refund(auth.scope(), request).await?)))
+    let request = RefundRequest { payment_intent: req.payment_intent, amount: req.amount, reason: req.reason, idempotency_key: key.header() };
+    Ok((StatusCode::CREATED, Json(services.create_refund(auth.scope(), request, key.answering(201, View::Object).as_ref()).await?)))
 }
 
 #[utoipa::path(

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{object_id, IdParam, JsonBody, MerchantAuth};
+use super::idempotency::RequestKey;
 use crate::connector::test_card::CARD_SUCCEEDS;
 use crate::connector::PaymentMethod;
 use crate::domain::intent::PaymentIntent;
@@ -45,6 +46,7 @@ fn test_mode(auth: &MerchantAuth, id: &str) -> Result<(), ApiError> {
 pub async fn approve(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<ApproveRequest>,
 ) -> Result<Json<PaymentIntent>, ApiError> {
@@ -53,7 +55,7 @@ pub async fn approve(
     if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_request("parameter_invalid", "card_number", "card_number must be 12 to 19 digits."));
     }
-    Ok(Json(services.approve_intent(auth.scope(), &id, PaymentMethod::TestCard { number }, None).await?))
+    Ok(Json(services.approve_intent(auth.scope(), &id, PaymentMethod::TestCard { number }, None, key.ok().as_ref()).await?))
 }
 
 #[utoipa::path(
@@ -63,9 +65,9 @@ pub async fn approve(
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, key: RequestKey, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
-    Ok(Json(services.decline_intent(auth.scope(), &id, None).await?))
+    Ok(Json(services.decline_intent(auth.scope(), &id, None, key.ok().as_ref()).await?))
 }
 
 #[utoipa::path(
@@ -75,9 +77,9 @@ pub async fn decline(State(services): State<Arc<Services>>, auth: MerchantAuth, 
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, key: RequestKey, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
-    Ok(Json(services.expire_intent_now(auth.scope(), &id).await?))
+    Ok(Json(services.expire_intent_now(auth.scope(), &id, key.ok().as_ref()).await?))
 }
 
 #[utoipa::path(
@@ -87,9 +89,9 @@ pub async fn expire(State(services): State<Arc<Services>>, auth: MerchantAuth, I
     responses((status = 200, body = PaymentIntent), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secret_key" = []))
 )]
-pub async fn scan(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn scan(State(services): State<Arc<Services>>, auth: MerchantAuth, key: RequestKey, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
     test_mode(&auth, &id)?;
-    match services.record_scan(auth.scope(), &id).await? {
+    match services.record_scan(auth.scope(), &id, key.ok().as_ref()).await? {
         Some(intent) => Ok(Json(intent)),
         None => {
             let intent = services.get_intent(auth.scope(), &id).await?;

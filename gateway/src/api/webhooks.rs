@@ -3,10 +3,11 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{object_id, IdParam, JsonBody, MerchantAuth, QueryParams};
+use super::idempotency::RequestKey;
+use crate::domain::idempotency::View;
 use super::pagination::{list_response, page};
 use crate::domain::webhook::{EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use crate::ids::IdKind;
-use crate::secret::Secret;
 use crate::service::webhooks::{NewWebhookEndpoint, WebhookEndpointUpdate};
 use crate::service::Services;
 use axum::extract::State;
@@ -82,10 +83,12 @@ pub struct ListQuery {
 pub async fn create(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     JsonBody(req): JsonBody<CreateWebhookEndpointRequest>,
 ) -> Result<(StatusCode, Json<WebhookEndpoint>), ApiError> {
     let new = NewWebhookEndpoint { url: req.url, enabled_events: req.enabled_events };
-    Ok((StatusCode::CREATED, Json(services.create_webhook_endpoint(auth.scope(), new).await?)))
+    let key = key.answering(201, View::EndpointWithSecret);
+    Ok((StatusCode::CREATED, Json(services.create_webhook_endpoint(auth.scope(), new, key.as_ref()).await?)))
 }
 
 #[utoipa::path(
@@ -121,12 +124,13 @@ pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth,
 pub async fn update(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<UpdateWebhookEndpointRequest>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     object_id(IdKind::WebhookEndpoint, &id, "id")?;
     let update = WebhookEndpointUpdate { url: req.url, enabled_events: req.enabled_events, status: req.status };
-    Ok(Json(services.update_webhook_endpoint(auth.scope(), &id, update).await?))
+    Ok(Json(services.update_webhook_endpoint(auth.scope(), &id, update, key.ok().as_ref()).await?))
 }
 
 #[utoipa::path(
@@ -153,12 +157,14 @@ pub async fn delete(State(services): State<Arc<Services>>, auth: MerchantAuth, I
 pub async fn rotate_secret(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<RotateSecretRequest>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     object_id(IdKind::WebhookEndpoint, &id, "id")?;
     let overlap_ms = req.overlap_seconds.map(|s| s.saturating_mul(1000));
-    Ok(Json(services.rotate_webhook_secret(auth.scope(), &id, overlap_ms).await?))
+    let key = key.answering(200, View::EndpointWithSecret);
+    Ok(Json(services.rotate_webhook_secret(auth.scope(), &id, overlap_ms, key.as_ref()).await?))
 }
 
 #[utoipa::path(
@@ -195,47 +201,11 @@ pub async fn attempts(
 pub async fn resend(
     State(services): State<Arc<Services>>,
     auth: MerchantAuth,
+    key: RequestKey,
     IdParam(id): IdParam,
     JsonBody(req): JsonBody<ResendRequest>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
     object_id(IdKind::WebhookEndpoint, &id, "id")?;
     object_id(IdKind::Event, &req.event, "event")?;
-    Ok((StatusCode::ACCEPTED, Json(services.resend_webhook(auth.scope(), &id, &req.event).await?)))
-}
-
-/// A saved idempotent response never keeps a webhook secret in plaintext: it is sealed like the
-/// stored one, and opened again for the replay.
-const SEALED_MARK: &str = "sealed-webhook-secret:";
-
-pub(super) fn seal_secret_in_response(services: &Services, body: String) -> String {
-    let value: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let (Some(id), Some(secret)) = (
-        value.as_ref().and_then(|v| v["id"].as_str()).filter(|_| value.as_ref().is_some_and(|v| v["object"] == "webhook_endpoint")),
-        value.as_ref().and_then(|v| v["secret"].as_str()),
-    ) else {
-        return body;
-    };
-    match services.seal_webhook_secret(id, &Secret::new(secret)) {
-        Ok(sealed) => body.replace(&format!("\"secret\":\"{secret}\""), &format!("\"secret\":\"{SEALED_MARK}{}\"", sealed.expose())),
-        // Never keep the plaintext: a replay then shows no secret.
-        Err(_) => body.replace(&format!(",\"secret\":\"{secret}\""), ""),
-    }
-}
-
-pub(super) fn open_secret_in_response(services: &Services, body: String) -> String {
-    if !body.contains(SEALED_MARK) {
-        return body;
-    }
-    let value: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    let (Some(id), Some(sealed)) = (
-        value.as_ref().and_then(|v| v["id"].as_str()),
-        value.as_ref().and_then(|v| v["secret"].as_str()).and_then(|s| s.strip_prefix(SEALED_MARK)),
-    ) else {
-        return body;
-    };
-    let marked = format!("\"secret\":\"{SEALED_MARK}{sealed}\"");
-    match services.open_webhook_secret(id, &Secret::new(sealed)) {
-        Ok(secret) => body.replace(&marked, &format!("\"secret\":\"{}\"", secret.expose())),
-        Err(_) => body.replace(&format!(",{marked}"), ""),
-    }
+    Ok((StatusCode::ACCEPTED, Json(services.resend_webhook(auth.scope(), &id, &req.event, key.answering(202, View::Object).as_ref()).await?)))
 }

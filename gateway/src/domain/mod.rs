@@ -3,6 +3,7 @@
 pub mod approval;
 pub mod customer;
 pub mod event;
+pub mod idempotency;
 pub mod intent;
 pub mod keys;
 pub mod ledger;

@@ -17,7 +17,7 @@ pub fn test_opening_balance(currency: Currency) -> Amount {
     Amount::parse(minor).expect("a positive constant below the maximum")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Wallet {
     pub id: String,
     pub customer_id: String,

@@ -2,7 +2,7 @@
 //! `whsec_` signing secrets, and Standard Webhooks signatures.
 
 use super::event::{is_event_type_pattern, EVENT_TYPES};
-use super::ValidationError;
+use super::{Scope, ValidationError};
 use crate::clock::{rfc3339, Millis};
 use crate::ids::random_bytes;
 use crate::secret::Secret;
@@ -187,9 +187,44 @@ pub fn signature_header(keys: &[Vec<u8>], msg_id: &str, timestamp_secs: i64, bod
     keys.iter().map(|k| format!("v1,{}", sign(k, msg_id, timestamp_secs, body))).collect::<Vec<_>>().join(" ")
 }
 
+/// An endpoint as stored. The secrets are ciphertext; the service opens them.
+#[derive(Debug, Clone)]
+pub struct WebhookEndpointRecord {
+    pub id: String,
+    pub scope: Scope,
+    pub url: WebhookUrl,
+    pub enabled_events: EnabledEvents,
+    pub secret: Secret,
+    pub previous_secret: Option<Secret>,
+    pub previous_secret_expires_at: Option<Millis>,
+    pub status: EndpointStatus,
+    pub disabled_reason: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl WebhookEndpoint {
+    /// The endpoint as the API shows it; `secret` (plaintext or sealed) only where the reply shows one.
+    pub fn of(r: &WebhookEndpointRecord, secret: Option<&Secret>) -> Self {
+        WebhookEndpoint {
+            id: r.id.clone(),
+            object: "webhook_endpoint".into(),
+            livemode: r.scope.livemode,
+            url: r.url.as_str().to_owned(),
+            enabled_events: r.enabled_events.to_list(),
+            status: r.status,
+            disabled_reason: r.disabled_reason.clone(),
+            previous_secret_expires_at: r.previous_secret.as_ref().and(r.previous_secret_expires_at),
+            secret: secret.cloned(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
 /// An endpoint as the API shows it. The secret appears only in the replies that create or
 /// rotate it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WebhookEndpoint {
     pub id: String,
     /// Always `webhook_endpoint`.

@@ -4,6 +4,7 @@
 use super::{missing, ServiceError, Services};
 use crate::clock::Millis;
 use crate::domain::customer::{Customer, Identifier};
+use crate::domain::idempotency::{KeyStep, Keyed, Saved};
 use crate::domain::keys::KeyHash;
 use crate::domain::money::{Amount, Currency};
 use crate::domain::query::Page;
@@ -70,7 +71,18 @@ impl Services {
         self.store.wallets.get_wallet(customer_id, wallet_id).await.map_err(missing("wallet"))
     }
 
-    pub async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str) -> Result<TopUpOutcome, ServiceError> {
-        self.store.wallets.top_up_wallet(customer_id, wallet_id, amount, reference, self.clock.now()).await.map_err(missing("wallet"))
+    /// Adds test money once per `reference`; with a key, the answer is saved with the top-up.
+    pub async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str, key: Option<&Keyed>) -> Result<TopUpOutcome, ServiceError> {
+        let step = key.map(KeyStep::Finish);
+        self.store.wallets.top_up_wallet(customer_id, wallet_id, amount, reference, self.clock.now(), step).await.map_err(missing("wallet"))
+    }
+
+    /// Saves an answer under the key that no phase saved (work done before, an outcome without
+    /// an effect of its own).
+    pub async fn answer_with(&self, key: Option<&Keyed>, object: Saved) -> Result<(), ServiceError> {
+        if let Some(k) = key.filter(|k| !k.lease.is_answered()) {
+            self.store.idempotency.idempotency_answer(&k.lease, &k.finish.answer(object)).await?;
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{missing, paginate, List, ServiceError, Services};
 use crate::domain::event::Event;
+use crate::domain::idempotency::{KeyStep, Keyed};
 use crate::domain::keys::KeyKind;
 use crate::domain::intent::PaymentIntent;
 use crate::domain::Scope;
@@ -69,8 +70,8 @@ impl Services {
     /// The customer opened the approval page: tells the checkout (`payment_intent.scanned`, once
     /// per intent however often the page is opened).
     /// Returns the intent, or `None` when it no longer awaits the customer.
-    pub async fn record_scan(&self, scope: &Scope, intent_id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
+    pub async fn record_scan(&self, scope: &Scope, intent_id: &str, key: Option<&Keyed>) -> Result<Option<PaymentIntent>, ServiceError> {
         self.get_intent(scope, intent_id).await?;
-        Ok(self.store.intents.record_scan(scope, intent_id, self.clock.now()).await?)
+        Ok(self.store.intents.record_scan(scope, intent_id, self.clock.now(), key.map(KeyStep::Finish)).await?)
     }
 }

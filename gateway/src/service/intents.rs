@@ -8,6 +8,7 @@ use crate::domain::intent::{
     ConfirmMode, FailureReason, IntentStatus, IntentTransition, NewIntent, PaymentIntent, CONFIRM_WINDOW_MINUTES,
 };
 use crate::domain::approval;
+use crate::domain::idempotency::{KeyStep, Keyed, Resume, Saved};
 use crate::domain::Scope;
 use crate::ids::{random_base62, IdKind};
 use crate::secret::Secret;
@@ -26,7 +27,8 @@ pub fn intent_cursor(i: &PaymentIntent) -> Cursor {
 }
 
 impl Services {
-    pub async fn create_intent(&self, scope: &Scope, new: NewIntent) -> Result<CreatedIntent, ServiceError> {
+    /// Creates an intent; with a key, the request's answer is saved with the intent itself.
+    pub async fn create_intent(&self, scope: &Scope, new: NewIntent, key: Option<&Keyed>) -> Result<CreatedIntent, ServiceError> {
         let now = self.clock.now();
         let id = IdKind::PaymentIntent.generate();
         let client_secret = self.client_secret_for(&id);
@@ -38,7 +40,7 @@ impl Services {
             intent: new,
             id,
         };
-        let intent = self.store.intents.create_intent(&record).await?;
+        let intent = self.store.intents.create_intent(&record, key.map(KeyStep::Finish)).await?;
         Ok(CreatedIntent { intent, client_secret })
     }
 
@@ -66,7 +68,7 @@ impl Services {
         paginate(page, intent_cursor, |p| async move { self.store.intents.list_intents(scope, filter, &p).await }).await
     }
 
-    /// Applies a transition; a refusal becomes `InvalidState` for `action`.
+    /// Applies a transition, recording `step` with it; a refusal becomes `InvalidState` for `action`.
     async fn transition(
         &self,
         scope: &Scope,
@@ -74,19 +76,20 @@ impl Services {
         t: IntentTransition,
         action: &'static str,
         deadline_check: bool,
+        step: Option<KeyStep<'_>>,
     ) -> Result<PaymentIntent, ServiceError> {
         let now = self.clock.now();
         let outcome = self
             .store
             .intents
-            .transition_intent(scope, id, &t, now, deadline_check.then_some(now))
+            .transition_intent(scope, id, &t, now, deadline_check.then_some(now), step)
             .await
             .map_err(missing("payment_intent"))?;
         match outcome {
             TransitionOutcome::Applied(intent) => Ok(intent),
             TransitionOutcome::Refused(current) if deadline_check && t.allowed_from().contains(&current.status) => {
                 // Right state, but its window has closed: void it now rather than wait for the sweep.
-                self.expire(scope, id).await?;
+                self.expire(scope, id, None).await?;
                 Err(ServiceError::IntentExpired)
             }
             TransitionOutcome::Refused(current) => Err(ServiceError::InvalidState { action, current: current.status }),
@@ -94,9 +97,10 @@ impl Services {
     }
 
     /// Moves an intent to `expired`, releasing any authorization. Refused silently if it already left.
-    pub(crate) async fn expire(&self, scope: &Scope, id: &str) -> Result<Option<PaymentIntent>, ServiceError> {
+    pub(crate) async fn expire(&self, scope: &Scope, id: &str, key: Option<&Keyed>) -> Result<Option<PaymentIntent>, ServiceError> {
         let now = self.clock.now();
-        match self.store.intents.transition_intent(scope, id, &IntentTransition::Expire, now, None).await.map_err(missing("payment_intent"))? {
+        let step = key.map(KeyStep::Finish);
+        match self.store.intents.transition_intent(scope, id, &IntentTransition::Expire, now, None, step).await.map_err(missing("payment_intent"))? {
             TransitionOutcome::Applied(intent) => {
                 self.release_authorization(scope, &intent).await;
                 Ok(Some(intent))
@@ -120,14 +124,14 @@ impl Services {
         }
     }
 
-    pub async fn cancel_intent(&self, scope: &Scope, id: &str, reason: Option<String>) -> Result<PaymentIntent, ServiceError> {
-        let intent = self.transition(scope, id, IntentTransition::Cancel { reason }, "cancel", false).await?;
+    pub async fn cancel_intent(&self, scope: &Scope, id: &str, reason: Option<String>, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
+        let intent = self.transition(scope, id, IntentTransition::Cancel { reason }, "cancel", false, key.map(KeyStep::Finish)).await?;
         self.release_authorization(scope, &intent).await;
         Ok(intent)
     }
 
     /// Manual confirmation: the merchant server re-sends the amount (the anti-tamper check).
-    pub async fn confirm_intent(self: &Arc<Self>, scope: &Scope, id: &str, amount: i64) -> Result<PaymentIntent, ServiceError> {
+    pub async fn confirm_intent(self: &Arc<Self>, scope: &Scope, id: &str, amount: i64, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
         if intent.status != IntentStatus::RequiresConfirmation {
             return Err(ServiceError::InvalidState { action: "confirm", current: intent.status });
@@ -135,25 +139,34 @@ impl Services {
         if amount != intent.amount.minor_units() {
             return Err(ServiceError::AmountMismatch { expected: intent.amount.minor_units(), given: amount });
         }
-        let intent = self.transition(scope, id, IntentTransition::StartCapture, "confirm", true).await?;
+        // The capture is under way from here: a retry after a crash finishes it.
+        let resume = Resume::intent(scope, id);
+        let checkpoint = key.map(|k| KeyStep::Checkpoint(k, &resume));
+        let intent = self.transition(scope, id, IntentTransition::StartCapture, "confirm", true, checkpoint).await?;
         let connector_ref = self.store.intents.intent_connector_ref(scope, id).await?.unwrap_or_default();
-        let (this, scope) = (self.clone(), scope.clone());
-        detached(async move { this.capture(&scope, intent, connector_ref).await }).await
+        let (this, scope, key) = (self.clone(), scope.clone(), key.cloned());
+        detached(async move {
+            let captured = this.capture(&scope, intent, connector_ref, key.as_ref()).await?;
+            this.answer_unless_saved(key.as_ref(), &captured).await?;
+            Ok(captured)
+        })
+        .await
     }
 
     /// Captures an intent that is `processing` with a recorded authorization. A refused capture
     /// fails the intent (nothing was captured) and releases the authorization; an unreachable
     /// connector leaves it `processing` for the recovery sweep, which captures again (captures are
     /// idempotent per authorization).
-    async fn capture(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String) -> Result<PaymentIntent, ServiceError> {
+    async fn capture(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         let name = intent.connector.clone().unwrap_or_default();
         let connector = self.connectors.get(&name).ok_or_else(|| ServiceError::ConnectorMissing(name.clone()))?;
+        let step = key.map(KeyStep::Finish);
         match connector.capture(&connector_ref, intent.amount).await {
-            Ok(()) => self.transition(scope, &intent.id, IntentTransition::Capture { connector_ref }, "capture", false).await,
+            Ok(()) => self.transition(scope, &intent.id, IntentTransition::Capture { connector_ref }, "capture", false, step).await,
             Err(ConnectorError::Refused(reason)) => {
                 tracing::warn!(intent = %intent.id, %reason, "capture refused");
                 let fail = IntentTransition::Fail { reason: FailureReason::CaptureFailed };
-                let failed = self.transition(scope, &intent.id, fail, "fail", false).await?;
+                let failed = self.transition(scope, &intent.id, fail, "fail", false, step).await?;
                 self.release_authorization(scope, &failed).await;
                 Ok(failed)
             }
@@ -166,82 +179,102 @@ impl Services {
 
     /// The customer approved with `method`: authorize, then capture (automatic) or wait for the
     /// merchant's confirm (manual). Exactly one concurrent approval gets past the first step, and
-    /// once the connector is involved the work finishes even if the caller goes away.
+    /// once the connector is involved the work finishes even if the caller goes away. With a key,
+    /// the first step records where a retry resumes, and the last one the answer.
     pub async fn approve_intent(
         self: &Arc<Self>,
         scope: &Scope,
         id: &str,
         method: PaymentMethod,
         customer: Option<&str>,
+        key: Option<&Keyed>,
     ) -> Result<PaymentIntent, ServiceError> {
         let name = method.connector();
         let connector = self.connectors.get(name).ok_or_else(|| ServiceError::ConnectorMissing(name.into()))?.clone();
         let start = IntentTransition::StartProcessing { connector: name.into(), customer: customer.map(str::to_owned) };
-        let intent = self.transition(scope, id, start, "approve", true).await?;
-        let (this, scope) = (self.clone(), scope.clone());
+        let resume = Resume::intent(scope, id);
+        let intent = self.transition(scope, id, start, "approve", true, key.map(|k| KeyStep::Checkpoint(k, &resume))).await?;
+        let (this, scope, key) = (self.clone(), scope.clone(), key.cloned());
         detached(async move {
-            let request = AuthorizeRequest {
-                reference: intent.id.clone(),
-                amount: intent.amount,
-                currency: intent.currency,
-                payment_method: method,
-            };
-            let authorization = match connector.authorize(&request).await {
-                Ok(a) => a,
-                Err(ConnectorError::Timeout(reason)) => {
-                    // The processor may have authorized: ask it, never authorize again.
-                    tracing::warn!(intent = %intent.id, %reason, "authorization outcome unknown; checking its status");
-                    match connector.authorization_status(&intent.id).await {
-                        Ok(Some(decided)) => decided,
-                        Ok(None) => return this.fail_unprocessed(&scope, &intent.id).await,
-                        Err(e) => {
-                            // Still unknown: the sweep checks again, with backoff.
-                            tracing::warn!(intent = %intent.id, error = %e, "status check failed; left for recovery");
-                            return Ok(intent);
-                        }
-                    }
-                }
-                Err(e) => {
-                    // Nothing can have been captured: any authorization the processor made lapses.
-                    tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
-                    let fail = IntentTransition::Fail { reason: FailureReason::ProcessorUnavailable };
-                    return this.transition(&scope, &intent.id, fail, "fail", false).await;
-                }
-            };
-            this.after_decision(&scope, intent, authorization).await
+            let decided = this.authorize_and_decide(&scope, intent, connector, method, key.as_ref()).await?;
+            this.answer_unless_saved(key.as_ref(), &decided).await?;
+            Ok(decided)
         })
         .await
     }
 
+    async fn authorize_and_decide(
+        &self,
+        scope: &Scope,
+        intent: PaymentIntent,
+        connector: Arc<dyn crate::connector::Connector>,
+        method: PaymentMethod,
+        key: Option<&Keyed>,
+    ) -> Result<PaymentIntent, ServiceError> {
+        let request = AuthorizeRequest { reference: intent.id.clone(), amount: intent.amount, currency: intent.currency, payment_method: method };
+        let authorization = match connector.authorize(&request).await {
+            Ok(a) => a,
+            Err(ConnectorError::Timeout(reason)) => {
+                // The processor may have authorized: ask it, never authorize again.
+                tracing::warn!(intent = %intent.id, %reason, "authorization outcome unknown; checking its status");
+                match connector.authorization_status(&intent.id).await {
+                    Ok(Some(decided)) => decided,
+                    Ok(None) => return self.fail_unprocessed(scope, &intent.id, key).await,
+                    Err(e) => {
+                        // Still unknown: the sweep checks again, with backoff.
+                        tracing::warn!(intent = %intent.id, error = %e, "status check failed; left for recovery");
+                        return Ok(intent);
+                    }
+                }
+            }
+            Err(e) => {
+                // Nothing can have been captured: any authorization the processor made lapses.
+                tracing::warn!(intent = %intent.id, error = %e, "authorization failed");
+                let fail = IntentTransition::Fail { reason: FailureReason::ProcessorUnavailable };
+                return self.transition(scope, &intent.id, fail, "fail", false, key.map(KeyStep::Finish)).await;
+            }
+        };
+        self.after_decision(scope, intent, authorization, key).await
+    }
+
+    /// Saves the answer under the key when no phase did (the work ended without a last state
+    /// change of its own: an outcome still unknown, or work another request finished).
+    pub(crate) async fn answer_unless_saved(&self, key: Option<&Keyed>, intent: &PaymentIntent) -> Result<(), ServiceError> {
+        if let Some(k) = key.filter(|k| !k.lease.is_answered()) {
+            self.store.idempotency.idempotency_answer(&k.lease, &k.finish.answer(Saved::PaymentIntent { intent: intent.clone() })).await?;
+        }
+        Ok(())
+    }
+
     /// Acts on the processor's decision on an authorization.
-    async fn after_decision(&self, scope: &Scope, intent: PaymentIntent, authorization: Authorization) -> Result<PaymentIntent, ServiceError> {
+    async fn after_decision(&self, scope: &Scope, intent: PaymentIntent, authorization: Authorization, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         match authorization {
             Authorization::Declined(reason) => {
                 let fail = IntentTransition::Fail { reason: reason.into() };
-                self.transition(scope, &intent.id, fail, "fail", false).await
+                self.transition(scope, &intent.id, fail, "fail", false, key.map(KeyStep::Finish)).await
             }
             Authorization::Approved { connector_ref } => {
                 self.store.intents.record_authorization(scope, &intent.id, &connector_ref, self.clock.now()).await?;
-                self.after_authorization(scope, intent, connector_ref).await
+                self.after_authorization(scope, intent, connector_ref, key).await
             }
         }
     }
 
     /// The processor never received the authorization request: nothing can have moved.
-    async fn fail_unprocessed(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
+    async fn fail_unprocessed(&self, scope: &Scope, id: &str, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         let fail = IntentTransition::Fail { reason: FailureReason::ProcessingInterrupted };
-        self.transition(scope, id, fail, "fail", false).await
+        self.transition(scope, id, fail, "fail", false, key.map(KeyStep::Finish)).await
     }
 
     /// Manual mode waits for the merchant's confirm; automatic mode captures now.
-    async fn after_authorization(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String) -> Result<PaymentIntent, ServiceError> {
+    async fn after_authorization(&self, scope: &Scope, intent: PaymentIntent, connector_ref: String, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         match intent.confirm_mode {
             ConfirmMode::Manual => {
                 let confirm_deadline = self.clock.now() + CONFIRM_WINDOW_MINUTES * 60_000;
                 let t = IntentTransition::RequireConfirmation { connector_ref, confirm_deadline };
-                self.transition(scope, &intent.id, t, "authorize", false).await
+                self.transition(scope, &intent.id, t, "authorize", false, key.map(KeyStep::Finish)).await
             }
-            ConfirmMode::Automatic => self.capture(scope, intent, connector_ref).await,
+            ConfirmMode::Automatic => self.capture(scope, intent, connector_ref, key).await,
         }
     }
 
@@ -249,17 +282,18 @@ impl Services {
     /// Without a recorded authorization, the processor's status check says what happened (it may
     /// have authorized before the answer was lost); with one, it goes on from where it stopped
     /// (captures are idempotent per authorization, so a capture already made is not repeated).
-    pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
+    /// With a key (a retry resuming the request that left it), the last phase saves its answer.
+    pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
         match self.store.intents.intent_connector_ref(scope, id).await? {
             None => {
                 let name = intent.connector.clone().unwrap_or_default();
                 let Some(connector) = self.connectors.get(&name) else {
-                    return self.fail_unprocessed(scope, id).await;
+                    return self.fail_unprocessed(scope, id, key).await;
                 };
                 match connector.authorization_status(id).await {
-                    Ok(Some(decided)) => self.after_decision(scope, intent, decided).await,
-                    Ok(None) => self.fail_unprocessed(scope, id).await,
+                    Ok(Some(decided)) => self.after_decision(scope, intent, decided, key).await,
+                    Ok(None) => self.fail_unprocessed(scope, id, key).await,
                     // Still unknown: stays `processing`; the sweep asks again later.
                     Err(e) => {
                         tracing::warn!(intent = %id, error = %e, "status check failed");
@@ -269,20 +303,21 @@ impl Services {
             }
             // Approved by the customer, never offered to the merchant for confirmation.
             Some(r) if intent.confirm_mode == ConfirmMode::Manual && intent.confirm_deadline.is_none() => {
-                self.after_authorization(scope, intent, r).await
+                self.after_authorization(scope, intent, r, key).await
             }
-            Some(r) => self.capture(scope, intent, r).await,
+            Some(r) => self.capture(scope, intent, r, key).await,
         }
     }
 
     /// The customer (`customer`, when signed in to a wallet account) declined on the approval page.
-    pub async fn decline_intent(&self, scope: &Scope, id: &str, customer: Option<&str>) -> Result<PaymentIntent, ServiceError> {
-        self.transition(scope, id, IntentTransition::Decline { customer: customer.map(str::to_owned) }, "decline", false).await
+    pub async fn decline_intent(&self, scope: &Scope, id: &str, customer: Option<&str>, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
+        let decline = IntentTransition::Decline { customer: customer.map(str::to_owned) };
+        self.transition(scope, id, decline, "decline", false, key.map(KeyStep::Finish)).await
     }
 
     /// Ends the payment window now (test helper).
-    pub async fn expire_intent_now(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, ServiceError> {
-        match self.expire(scope, id).await? {
+    pub async fn expire_intent_now(&self, scope: &Scope, id: &str, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
+        match self.expire(scope, id, key).await? {
             Some(intent) => Ok(intent),
             None => {
                 let current = self.get_intent(scope, id).await?;

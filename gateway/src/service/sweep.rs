@@ -36,7 +36,7 @@ impl Services {
         let now = self.clock.now();
         let mut report = SweepReport::default();
         for (scope, id) in self.store.intents.intents_due_for_expiry(now, BATCH).await? {
-            match self.expire(&scope, &id).await {
+            match self.expire(&scope, &id, None).await {
                 Ok(Some(_)) => report.expired_intents += 1,
                 Ok(None) => {}
                 Err(e) => report.failed(&id, &e),
@@ -44,7 +44,7 @@ impl Services {
         }
         let backoff = |attempts: i64| now + retry_delay(attempts);
         for (scope, id) in self.store.intents.stale_processing(now - STALE_PROCESSING_MS, now, BATCH).await? {
-            match self.recover_processing(&scope, &id).await {
+            match self.recover_processing(&scope, &id, None).await {
                 Ok(intent) if intent.status != IntentStatus::Processing => report.recovered_intents += 1,
                 Ok(_) => report.deferred(self.store.intents.defer_intent_recovery(&id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),
@@ -52,7 +52,7 @@ impl Services {
         }
         for pending in self.store.refunds.pending_refunds(now - PENDING_REFUND_AGE_MS, now, BATCH).await? {
             let id = pending.refund.id.clone();
-            match self.settle_refund(&pending.scope, pending.refund, &pending.connector, &pending.connector_ref).await {
+            match self.settle_refund(&pending.scope, pending.refund, &pending.connector, &pending.connector_ref, None).await {
                 Ok(settled) if settled.status != RefundStatus::Pending => report.settled_refunds += 1,
                 Ok(_) => report.deferred(self.store.refunds.defer_refund_settlement(&id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),

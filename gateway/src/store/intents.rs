@@ -3,9 +3,10 @@
 //! lookups of the approval page, the customer's history and the sweep.
 
 use super::db::{contains_pattern, query, Row, Tx};
-use super::{corrupt, events, ledger, SqlStore, StoreError};
+use super::{corrupt, events, idempotency, ledger, SqlStore, StoreError};
 use crate::clock::Millis;
 use crate::domain::approval::{ApprovalLinks, CodedIntent, CustomerPayment};
+use crate::domain::idempotency::{KeyStep, Saved};
 use crate::domain::intent::{ConfirmMode, FailureReason, IntentStatus, IntentTransition, NewIntent, NextAction, PaymentIntent};
 use crate::domain::ledger::Movement;
 use crate::domain::money::Amount;
@@ -35,8 +36,9 @@ pub enum TransitionOutcome {
 
 #[async_trait]
 pub trait IntentStore: Send + Sync {
-    /// Inserts the intent and its `payment_intent.created` event in one transaction.
-    async fn create_intent(&self, new: &NewIntentRecord) -> Result<PaymentIntent, StoreError>;
+    /// Inserts the intent and its `payment_intent.created` event in one transaction, with `step`
+    /// recorded under the request's Idempotency-Key.
+    async fn create_intent(&self, new: &NewIntentRecord, step: Option<KeyStep<'_>>) -> Result<PaymentIntent, StoreError>;
     async fn get_intent(&self, scope: &Scope, id: &str) -> Result<PaymentIntent, StoreError>;
     /// Newest first.
     async fn list_intents(&self, scope: &Scope, filter: &IntentFilter, page: &Page) -> Result<Vec<PaymentIntent>, StoreError>;
@@ -50,7 +52,8 @@ pub trait IntentStore: Send + Sync {
     /// Compare-and-set from `transition.allowed_from()` to `transition.target()`, writing what
     /// [`IntentTransition::record`] says and appending one event, all in one transaction.
     /// `not_expired_at`, when given, also requires the deadline of the current state
-    /// (`expires_at`, or `confirm_deadline` while awaiting confirmation) to lie after it.
+    /// (`expires_at`, or `confirm_deadline` while awaiting confirmation) to lie after it. `step`
+    /// is recorded under the request's key with the transition (not when it is refused).
     async fn transition_intent(
         &self,
         scope: &Scope,
@@ -58,13 +61,14 @@ pub trait IntentStore: Send + Sync {
         transition: &IntentTransition,
         now: Millis,
         not_expired_at: Option<Millis>,
+        step: Option<KeyStep<'_>>,
     ) -> Result<TransitionOutcome, StoreError>;
     /// Remembers the connector's authorization of a `processing` intent before anything else is
     /// asked of the connector, so that recovery can find it after a crash.
     async fn record_authorization(&self, scope: &Scope, id: &str, connector_ref: &str, now: Millis) -> Result<(), StoreError>;
     /// Appends a `payment_intent.scanned` event if the intent is still awaiting the customer and
     /// has not been scanned before (one per intent); `None` when it no longer awaits the customer.
-    async fn record_scan(&self, scope: &Scope, id: &str, now: Millis) -> Result<Option<PaymentIntent>, StoreError>;
+    async fn record_scan(&self, scope: &Scope, id: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<Option<PaymentIntent>, StoreError>;
     /// Intents left `processing` (a crash or an unreachable connector) since before `before`,
     /// whose next recovery attempt is due at `now`.
     async fn stale_processing(&self, before: Millis, now: Millis, limit: u32) -> Result<Vec<(Scope, String)>, StoreError>;
@@ -146,7 +150,7 @@ pub(super) async fn lock_intent(tx: &mut Tx, id: &str) -> Result<(), StoreError>
 
 #[async_trait]
 impl IntentStore for SqlStore {
-    async fn create_intent(&self, n: &NewIntentRecord) -> Result<PaymentIntent, StoreError> {
+    async fn create_intent(&self, n: &NewIntentRecord, step: Option<KeyStep<'_>>) -> Result<PaymentIntent, StoreError> {
         let i = &n.intent;
         let metadata = serde_json::to_string(&i.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let insert = query(format!(
@@ -178,7 +182,10 @@ impl IntentStore for SqlStore {
         let created = intent(&tx.fetch_one(insert).await?)?;
         let payload = serde_json::to_value(&created).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let notice = events::append(&mut tx, &n.scope, "payment_intent.created", &created.id, &payload, n.created_at).await?;
-        self.commit(tx, vec![notice]).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::PaymentIntent { intent: created.clone() }).await?;
+        }
+        self.commit_step(tx, vec![notice], step).await?;
         Ok(created)
     }
 
@@ -261,6 +268,7 @@ impl IntentStore for SqlStore {
         t: &IntentTransition,
         now: Millis,
         not_expired_at: Option<Millis>,
+        step: Option<KeyStep<'_>>,
     ) -> Result<TransitionOutcome, StoreError> {
         let from = t.allowed_from();
         // Every transition leaves from one or two states.
@@ -309,7 +317,10 @@ impl IntentStore for SqlStore {
             ledger::insert_transaction(&mut tx, scope, TransactionType::Cancel, "succeeded", &changed, None, changed.amount, now).await?;
         }
         let notice = events::append_intent(&mut tx, scope, &changed, now).await?;
-        self.commit(tx, vec![notice]).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::PaymentIntent { intent: changed.clone() }).await?;
+        }
+        self.commit_step(tx, vec![notice], step).await?;
         Ok(TransitionOutcome::Applied(changed))
     }
 
@@ -327,7 +338,7 @@ impl IntentStore for SqlStore {
         Ok(())
     }
 
-    async fn record_scan(&self, scope: &Scope, id: &str, now: Millis) -> Result<Option<PaymentIntent>, StoreError> {
+    async fn record_scan(&self, scope: &Scope, id: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<Option<PaymentIntent>, StoreError> {
         // Locks the intent row, so a scan cannot slip in after a concurrent transition.
         let lock = query(format!(
             "UPDATE payment_intents SET updated_at = updated_at WHERE id = $1 AND merchant_id = $2 AND livemode = $3 \
@@ -349,13 +360,15 @@ impl IntentStore for SqlStore {
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .bind(&waiting.id);
-        if tx.fetch_optional(seen).await?.is_some() {
-            tx.commit().await?;
-            return Ok(Some(waiting));
+        let mut notices = Vec::new();
+        if tx.fetch_optional(seen).await?.is_none() {
+            let payload = serde_json::to_value(&waiting).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            notices.push(events::append(&mut tx, scope, "payment_intent.scanned", &waiting.id, &payload, now).await?);
         }
-        let payload = serde_json::to_value(&waiting).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let notice = events::append(&mut tx, scope, "payment_intent.scanned", &waiting.id, &payload, now).await?;
-        self.commit(tx, vec![notice]).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::PaymentIntent { intent: waiting.clone() }).await?;
+        }
+        self.commit_step(tx, notices, step).await?;
         Ok(Some(waiting))
     }
 

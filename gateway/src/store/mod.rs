@@ -25,7 +25,8 @@ pub use customers::{
 };
 pub use db::Engine;
 pub use events::{EventListener, EventStore};
-pub use idempotency::{IdempotencyBegin, IdempotencyScope, IdempotencyStore};
+pub use crate::domain::idempotency::IdempotencyScope;
+pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use crate::domain::approval::{CodedIntent, CustomerPayment};
 pub use intents::{IntentStore, NewIntentRecord, TransitionOutcome};
 pub use keys::KeyStore;
@@ -33,7 +34,8 @@ pub use ledger::LedgerStore;
 pub use merchants::MerchantStore;
 pub use refunds::{NewRefundRecord, PendingRefund, RefundReservation, RefundStore};
 pub use wallets::{TopUpOutcome, WalletBook, WalletCapture, WalletRefund, WalletStore};
-pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, WebhookEndpointRecord, WebhookStore};
+pub use crate::domain::webhook::WebhookEndpointRecord;
+pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, WebhookStore};
 
 /// Every store trait, for code (and tests) that call them on a [`SqlStore`].
 pub mod prelude {
@@ -43,6 +45,7 @@ pub mod prelude {
     };
 }
 
+use crate::domain::idempotency::KeyStep;
 use db::{Pools, Tx};
 use std::sync::{Arc, RwLock};
 
@@ -58,6 +61,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported DATABASE_URL: {0}")]
     UnsupportedUrl(String),
+    /// The request's Idempotency-Key lease passed to a retry: its work was not committed.
+    #[error("the idempotency key's lease passed to another request")]
+    LeaseLost,
 }
 
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
@@ -113,6 +119,13 @@ impl SqlStore {
         if let Ok(mut listeners) = self.listeners.write() {
             listeners.clear();
         }
+    }
+
+    /// Commits a phase that recorded `step` under its key (see [`idempotency::record`]).
+    async fn commit_step(&self, tx: Tx, notices: Vec<crate::domain::event::EventNotice>, step: Option<KeyStep<'_>>) -> Result<(), StoreError> {
+        self.commit(tx, notices).await?;
+        idempotency::committed(step);
+        Ok(())
     }
 
     /// Commits, then tells every listener about the events the transaction appended.

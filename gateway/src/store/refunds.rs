@@ -4,8 +4,9 @@
 
 use super::db::{is_unique_violation, query, Row, Tx};
 use super::intents::{intent, intent_in, lock_intent, INTENT_COLUMNS};
-use super::{corrupt, events, ledger, SqlStore, StoreError};
+use super::{corrupt, events, idempotency, ledger, SqlStore, StoreError};
 use crate::clock::Millis;
+use crate::domain::idempotency::{KeyStep, Saved};
 use crate::domain::intent::IntentStatus;
 use crate::domain::ledger::Movement;
 use crate::domain::money::Amount;
@@ -51,9 +52,12 @@ pub struct PendingRefund {
 
 #[async_trait]
 pub trait RefundStore: Send + Sync {
-    async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError>;
-    /// Settles a pending refund; a refund already settled is returned unchanged.
-    async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError>;
+    /// Reserves and records a pending refund; `step` is recorded under the request's key with it
+    /// (not when an existing refund or a refusal is returned).
+    async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord, step: Option<KeyStep<'_>>) -> Result<RefundReservation, StoreError>;
+    /// Settles a pending refund, recording `step` with it; a refund already settled is returned
+    /// unchanged (and nothing is recorded).
+    async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis, step: Option<KeyStep<'_>>) -> Result<Refund, StoreError>;
     async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, StoreError>;
     /// Refunds left pending (a crash or an unreachable connector) since before `created_before`,
     /// whose next settlement attempt is due at `now`.
@@ -112,7 +116,7 @@ fn existing_refund((refund, connector, connector_ref): (Refund, String, String),
 }
 
 impl SqlStore {
-    async fn try_reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError> {
+    async fn try_reserve_refund(&self, scope: &Scope, new: &NewRefundRecord, step: Option<KeyStep<'_>>) -> Result<RefundReservation, StoreError> {
         let mut tx = self.db.begin().await?;
         if let Some(key) = &new.idempotency_key {
             if let Some(found) = refund_by_key(&mut tx, scope, key).await? {
@@ -185,15 +189,18 @@ impl SqlStore {
         };
         let notice = events::append_refund(&mut tx, scope, &pending, new.created_at).await?;
         let (connector, connector_ref) = connector_of(&mut tx, &reserved.id).await?;
-        self.commit(tx, vec![notice]).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::Refund { refund: pending.clone() }).await?;
+        }
+        self.commit_step(tx, vec![notice], step).await?;
         Ok(RefundReservation::Reserved { refund: pending, connector, connector_ref })
     }
 }
 
 #[async_trait]
 impl RefundStore for SqlStore {
-    async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord) -> Result<RefundReservation, StoreError> {
-        match self.try_reserve_refund(scope, new).await {
+    async fn reserve_refund(&self, scope: &Scope, new: &NewRefundRecord, step: Option<KeyStep<'_>>) -> Result<RefundReservation, StoreError> {
+        match self.try_reserve_refund(scope, new, step).await {
             // Two retries with one key raced: the loser finds the winner's refund.
             Err(e) if is_unique_violation(&e) && new.idempotency_key.is_some() => {
                 let mut tx = self.db.begin().await?;
@@ -207,7 +214,7 @@ impl RefundStore for SqlStore {
         }
     }
 
-    async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis) -> Result<Refund, StoreError> {
+    async fn complete_refund(&self, scope: &Scope, refund_id: &str, outcome: &RefundOutcome, now: Millis, step: Option<KeyStep<'_>>) -> Result<Refund, StoreError> {
         let mut tx = self.db.begin().await?;
         // Lock the intent row first: on PostgreSQL each later statement then sees every refund of
         // this intent settled before us.
@@ -263,7 +270,10 @@ impl RefundStore for SqlStore {
                 vec![events::append_refund(&mut tx, scope, &settled, now).await?]
             }
         };
-        self.commit(tx, notices).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::Refund { refund: settled.clone() }).await?;
+        }
+        self.commit_step(tx, notices, step).await?;
         Ok(settled)
     }
 

@@ -5,7 +5,8 @@
 //! domain's call (`Wallet::authorize`); the book records it.
 
 use super::db::{query, Row, Tx};
-use super::{corrupt, SqlStore, StoreError};
+use super::{corrupt, idempotency, SqlStore, StoreError};
+use crate::domain::idempotency::{KeyStep, Saved};
 use crate::clock::Millis;
 use crate::domain::money::{Amount, Currency};
 use crate::domain::wallet::{Wallet, WalletAuthorization, WalletAuthorizationStatus, WalletDecline};
@@ -45,7 +46,8 @@ pub trait WalletStore: Send + Sync {
     async fn list_wallets(&self, customer_id: &str) -> Result<Vec<Wallet>, StoreError>;
     /// Another customer's wallet is not found.
     async fn get_wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Wallet, StoreError>;
-    async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str, now: Millis) -> Result<TopUpOutcome, StoreError>;
+    /// Adds `amount` once per `reference`, recording `step` under the request's key with it.
+    async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<TopUpOutcome, StoreError>;
 }
 
 /// The wallet connector's book: all the connector is given.
@@ -163,7 +165,7 @@ impl WalletStore for SqlStore {
         wallet(&self.db.fetch_one(get).await?)
     }
 
-    async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str, now: Millis) -> Result<TopUpOutcome, StoreError> {
+    async fn top_up_wallet(&self, customer_id: &str, wallet_id: &str, amount: Amount, reference: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<TopUpOutcome, StoreError> {
         let mut tx = self.db.begin().await?;
         let current = match lock_wallet(&mut tx, wallet_id).await? {
             Some(w) if w.customer_id == customer_id => w,
@@ -177,7 +179,10 @@ impl WalletStore for SqlStore {
             entry(&mut tx, wallet_id, "top_up", amount.minor_units(), reference, now).await?;
         }
         let after = lock_wallet(&mut tx, wallet_id).await?.ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::Wallet { wallet: after.clone() }).await?;
+        }
+        self.commit_step(tx, Vec::new(), step).await?;
         Ok(TopUpOutcome::Applied(after))
     }
 }

@@ -5,12 +5,14 @@
 
 use super::db::{escape_like, query, Row, Tx};
 use super::events::{event, EVENT_COLUMNS};
-use super::{corrupt, Engine, SqlStore, StoreError};
+use super::{corrupt, idempotency, Engine, SqlStore, StoreError};
+use crate::domain::idempotency::{KeyStep, Saved, View};
+use crate::domain::webhook::WebhookEndpoint;
 use crate::domain::query::Page;
 use crate::ids::random_base62;
 use crate::clock::Millis;
 use crate::domain::event::Event;
-use crate::domain::webhook::{DeliveryStatus, EnabledEvents, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookUrl};
+use crate::domain::webhook::{DeliveryStatus, EnabledEvents, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpointRecord, WebhookUrl};
 use crate::domain::Scope;
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -18,16 +20,25 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     // Endpoints are scoped like every object: another merchant's id is not found.
-    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord) -> Result<(), StoreError>;
+    /// Inserts the endpoint, recording `step` under the request's key with it.
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpointRecord, step: Option<KeyStep<'_>>) -> Result<(), StoreError>;
     async fn get_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpointRecord, StoreError>;
     /// Any merchant's endpoint, for the operator's CLI.
     async fn find_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpointRecord, StoreError>;
     async fn list_webhook_endpoints(&self, scope: &Scope, page: &Page) -> Result<Vec<WebhookEndpointRecord>, StoreError>;
     async fn count_webhook_endpoints(&self, scope: &Scope) -> Result<i64, StoreError>;
-    async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, change: &WebhookEndpointChange, now: Millis) -> Result<WebhookEndpointRecord, StoreError>;
+    async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, change: &WebhookEndpointChange, now: Millis, step: Option<KeyStep<'_>>) -> Result<WebhookEndpointRecord, StoreError>;
     /// Installs `secret` (ciphertext); the old one keeps signing until `previous_expires_at`
     /// (`None`: it stops at once).
-    async fn rotate_webhook_secret(&self, scope: &Scope, id: &str, secret: &Secret, previous_expires_at: Option<Millis>, now: Millis) -> Result<WebhookEndpointRecord, StoreError>;
+    async fn rotate_webhook_secret(
+        &self,
+        scope: &Scope,
+        id: &str,
+        secret: &Secret,
+        previous_expires_at: Option<Millis>,
+        now: Millis,
+        step: Option<KeyStep<'_>>,
+    ) -> Result<WebhookEndpointRecord, StoreError>;
     /// Deletes the endpoint with its deliveries and attempt log.
     async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), StoreError>;
     /// Leases up to `limit` due deliveries of enabled endpoints until `lease_until`. Concurrent
@@ -40,27 +51,11 @@ pub trait WebhookStore: Send + Sync {
     async fn list_webhook_attempts(&self, scope: &Scope, endpoint_id: &str, page: &Page) -> Result<Vec<WebhookAttempt>, StoreError>;
     /// Queues `event_id` for the endpoint again (due now, attempts from zero), whether or not it
     /// was ever delivered there.
-    async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis) -> Result<WebhookDelivery, StoreError>;
+    async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<WebhookDelivery, StoreError>;
     async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, StoreError>;
     /// Forgets attempts made before `before`, and finished deliveries last changed before it;
     /// returns how many rows went.
     async fn purge_webhook_history(&self, before: Millis) -> Result<u64, StoreError>;
-}
-
-/// An endpoint as stored. The secrets are ciphertext; the service opens them.
-#[derive(Debug, Clone)]
-pub struct WebhookEndpointRecord {
-    pub id: String,
-    pub scope: Scope,
-    pub url: WebhookUrl,
-    pub enabled_events: EnabledEvents,
-    pub secret: Secret,
-    pub previous_secret: Option<Secret>,
-    pub previous_secret_expires_at: Option<Millis>,
-    pub status: EndpointStatus,
-    pub disabled_reason: Option<String>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
 }
 
 /// A change to an endpoint; `None` leaves a field as it is. Enabling clears the disabled reason
@@ -172,6 +167,15 @@ pub(super) async fn enqueue_deliveries(tx: &mut Tx, scope: &Scope, event_id: &st
     Ok(())
 }
 
+/// An endpoint as a request's answer: its new secret kept sealed when the answer shows one.
+fn endpoint_answer(record: &WebhookEndpointRecord, step: KeyStep<'_>) -> Saved {
+    let shows_secret = matches!(step, KeyStep::Finish(k) if k.finish.view == View::EndpointWithSecret);
+    Saved::WebhookEndpoint {
+        endpoint: WebhookEndpoint::of(record, None),
+        sealed_secret: shows_secret.then(|| record.secret.expose().to_owned()),
+    }
+}
+
 impl SqlStore {
     async fn endpoint_by_id(&self, id: &str) -> Result<WebhookEndpointRecord, StoreError> {
         endpoint(&self.db.fetch_one(query(format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1")).bind(id)).await?)
@@ -180,7 +184,7 @@ impl SqlStore {
 
 #[async_trait]
 impl WebhookStore for SqlStore {
-    async fn insert_webhook_endpoint(&self, e: &WebhookEndpointRecord) -> Result<(), StoreError> {
+    async fn insert_webhook_endpoint(&self, e: &WebhookEndpointRecord, step: Option<KeyStep<'_>>) -> Result<(), StoreError> {
         let insert = query(
             "INSERT INTO webhook_endpoints (id, merchant_id, livemode, url, enabled_events, secret, previous_secret, \
              previous_secret_expires_at, status, disabled_reason, created_at, updated_at) \
@@ -198,8 +202,12 @@ impl WebhookStore for SqlStore {
         .bind(&e.disabled_reason)
         .bind(e.created_at)
         .bind(e.updated_at);
-        self.db.execute(insert).await?;
-        Ok(())
+        let mut tx = self.db.begin().await?;
+        tx.execute(insert).await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || endpoint_answer(e, step)).await?;
+        }
+        self.commit_step(tx, Vec::new(), step).await
     }
 
     async fn get_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpointRecord, StoreError> {
@@ -233,7 +241,7 @@ impl WebhookStore for SqlStore {
         self.db.fetch_one(count).await?.int("n")
     }
 
-    async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, change: &WebhookEndpointChange, now: Millis) -> Result<WebhookEndpointRecord, StoreError> {
+    async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, change: &WebhookEndpointChange, now: Millis, step: Option<KeyStep<'_>>) -> Result<WebhookEndpointRecord, StoreError> {
         let update = query(format!(
             "UPDATE webhook_endpoints SET url = COALESCE($1, url), enabled_events = COALESCE($2, enabled_events), \
                status = COALESCE($3, status), disabled_reason = CASE WHEN $3 IS NULL THEN disabled_reason ELSE $4 END, \
@@ -260,11 +268,22 @@ impl WebhookStore for SqlStore {
             .bind(id);
             tx.execute(resume).await?;
         }
-        tx.commit().await?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || endpoint_answer(&changed, step)).await?;
+        }
+        self.commit_step(tx, Vec::new(), step).await?;
         Ok(changed)
     }
 
-    async fn rotate_webhook_secret(&self, scope: &Scope, id: &str, secret: &Secret, previous_expires_at: Option<Millis>, now: Millis) -> Result<WebhookEndpointRecord, StoreError> {
+    async fn rotate_webhook_secret(
+        &self,
+        scope: &Scope,
+        id: &str,
+        secret: &Secret,
+        previous_expires_at: Option<Millis>,
+        now: Millis,
+        step: Option<KeyStep<'_>>,
+    ) -> Result<WebhookEndpointRecord, StoreError> {
         let rotate = query(format!(
             "UPDATE webhook_endpoints SET previous_secret = CASE WHEN $1 IS NULL THEN NULL ELSE secret END, \
                previous_secret_expires_at = $1, secret = $2, updated_at = $3 \
@@ -276,7 +295,13 @@ impl WebhookStore for SqlStore {
         .bind(id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode);
-        endpoint(&self.db.write_fetch_optional(rotate).await?.ok_or(StoreError::NotFound)?)
+        let mut tx = self.db.begin().await?;
+        let rotated = endpoint(&tx.fetch_one(rotate).await?)?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || endpoint_answer(&rotated, step)).await?;
+        }
+        self.commit_step(tx, Vec::new(), step).await?;
+        Ok(rotated)
     }
 
     async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), StoreError> {
@@ -387,7 +412,7 @@ impl WebhookStore for SqlStore {
         self.db.fetch_all(list).await?.iter().map(attempt).collect()
     }
 
-    async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis) -> Result<WebhookDelivery, StoreError> {
+    async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<WebhookDelivery, StoreError> {
         // Any event of this merchant and mode, whether the endpoint subscribed to it or not.
         let resend = query(format!(
             "INSERT INTO webhook_deliveries (endpoint_id, event_id, merchant_id, livemode, status, attempts, \
@@ -403,7 +428,13 @@ impl WebhookStore for SqlStore {
         .bind(event_id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode);
-        delivery(&self.db.write_fetch_optional(resend).await?.ok_or(StoreError::NotFound)?)
+        let mut tx = self.db.begin().await?;
+        let queued = delivery(&tx.fetch_one(resend).await?)?;
+        if let Some(step) = step {
+            idempotency::record(&mut tx, step, || Saved::WebhookDelivery { delivery: queued.clone() }).await?;
+        }
+        self.commit_step(tx, Vec::new(), step).await?;
+        Ok(queued)
     }
 
     async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, StoreError> {

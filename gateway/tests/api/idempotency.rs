@@ -23,6 +23,7 @@ crate::on_both_engines!(
     a_retry_after_a_crash_mid_refund_does_not_refund_twice,
     a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep,
     a_bad_idempotency_key_is_refused,
+    a_key_with_spaces_tabs_or_two_values_is_refused,
     a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purged,
     a_full_refund_retried_with_its_key_after_the_purge_finds_the_first,
 );
@@ -154,7 +155,7 @@ async fn a_retry_after_a_crash_mid_refund_does_not_refund_twice(app: TestApp) {
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };
     let body = json!({ "payment_intent": id, "amount": 2500 });
     let key = IdempotencyScope {
-        merchant_id: m.id.clone(),
+        owner: m.id.clone(),
         livemode: false,
         method: "POST".into(),
         path: "/v1/refunds".into(),
@@ -172,7 +173,7 @@ async fn a_retry_after_a_crash_mid_refund_does_not_refund_twice(app: TestApp) {
             reason: None,
             idempotency_key: Some("crashy".into()),
             created_at: now,
-        })
+        }, None)
         .await
         .unwrap();
     let RefundReservation::Reserved { refund: pending, .. } = reserved else { panic!("reserved") };
@@ -206,7 +207,7 @@ async fn a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep(app: Test
         idempotency_key: None,
         created_at: app.clock.now(),
     };
-    app.store.reserve_refund(&scope, &new).await.unwrap();
+    app.store.reserve_refund(&scope, &new, None).await.unwrap();
     let pending = app.get(&m.sk, &format!("/v1/refunds/{}", new.id)).await;
     assert_eq!(pending.body["status"], "pending");
     // While pending, the reserved amount cannot be refunded by anyone else.
@@ -229,6 +230,24 @@ async fn a_bad_idempotency_key_is_refused(app: TestApp) {
     let reply = app.post_idem(&m.sk, "/v1/payment_intents", intent_body(), Some(&long)).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.code(), "idempotency_key_invalid");
+}
+
+async fn a_key_with_spaces_tabs_or_two_values_is_refused(app: TestApp) {
+    let m = app.merchant().await;
+    for bad in ["order 1", "order\t1", " order-1", "order-1 "] {
+        let reply = app.post_idem(&m.sk, "/v1/payment_intents", intent_body(), Some(bad)).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::BAD_REQUEST, "idempotency_key_invalid"), "{bad:?}: {}", reply.raw);
+    }
+    let req = axum::http::Request::post("/v1/payment_intents")
+        .header("authorization", format!("Bearer {}", m.sk))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "one")
+        .header("idempotency-key", "two")
+        .body(axum::body::Body::from(intent_body().to_string()))
+        .unwrap();
+    let twice = app.send(req).await;
+    assert_eq!(twice.code(), "idempotency_key_invalid", "{}", twice.raw);
+    assert_eq!(intent_count(&app, &m.sk).await, 0, "nothing was created");
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -61,40 +61,40 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
                     metadata: None,
                 })
                 .unwrap();
-                let created = app.services.create_intent(&scope, new).await.unwrap();
+                let created = app.services.create_intent(&scope, new, None).await.unwrap();
                 intents.push((scope, created.intent.id, amount));
             }
             Op::Approve { intent, card } => {
                 if let Some((scope, id, _)) = pick(intent) {
                     let number = [CARD_SUCCEEDS, CARD_DECLINED, CARD_INSUFFICIENT_FUNDS, "4111111111111111"][card];
-                    let _ = app.services.approve_intent(&scope, &id, PaymentMethod::TestCard { number: number.into() }, None).await;
+                    let _ = app.services.approve_intent(&scope, &id, PaymentMethod::TestCard { number: number.into() }, None, None).await;
                 }
             }
             Op::Confirm { intent, exact } => {
                 if let Some((scope, id, amount)) = pick(intent) {
-                    let _ = app.services.confirm_intent(&scope, &id, if exact { amount } else { amount + 1 }).await;
+                    let _ = app.services.confirm_intent(&scope, &id, if exact { amount } else { amount + 1 }, None).await;
                 }
             }
             Op::Cancel { intent } => {
                 if let Some((scope, id, _)) = pick(intent) {
-                    let _ = app.services.cancel_intent(&scope, &id, None).await;
+                    let _ = app.services.cancel_intent(&scope, &id, None, None).await;
                 }
             }
             Op::Decline { intent } => {
                 if let Some((scope, id, _)) = pick(intent) {
-                    let _ = app.services.decline_intent(&scope, &id, None).await;
+                    let _ = app.services.decline_intent(&scope, &id, None, None).await;
                 }
             }
             Op::Expire { intent } => {
                 if let Some((scope, id, _)) = pick(intent) {
-                    let _ = app.services.expire_intent_now(&scope, &id).await;
+                    let _ = app.services.expire_intent_now(&scope, &id, None).await;
                 }
             }
             Op::Refund { intent, amount, key } => {
                 if let Some((scope, id, _)) = pick(intent) {
                     let idempotency_key = key.map(|k| format!("{id}-{k}"));
                     let req = RefundRequest { payment_intent: id, amount, reason: None, idempotency_key };
-                    let _ = app.services.create_refund(&scope, req).await;
+                    let _ = app.services.create_refund(&scope, req, None).await;
                 }
             }
             Op::Advance { minutes } => app.clock.advance_minutes(minutes),

@@ -16,6 +16,7 @@ mod isolation;
 mod keys;
 mod ledger_property;
 mod lifecycle;
+mod lost_answers;
 mod live;
 mod openapi;
 mod readme_verify;

@@ -31,7 +31,7 @@ fn scope(m: &crate::helpers::TestMerchant) -> Scope {
 /// The request died right after the intent moved to `processing`.
 async fn start_processing(app: &TestApp, scope: &Scope, id: &str) {
     let t = IntentTransition::StartProcessing { connector: "test_card".into(), customer: None };
-    let outcome = app.store.transition_intent(scope, id, &t, app.clock.now(), None).await.unwrap();
+    let outcome = app.store.transition_intent(scope, id, &t, app.clock.now(), None, None).await.unwrap();
     assert!(matches!(outcome, TransitionOutcome::Applied(_)));
 }
 

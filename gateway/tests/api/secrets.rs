@@ -89,7 +89,7 @@ async fn no_secret_appears(app: TestApp) {
     for path in [format!("/v1/payment_intents/{id}"), "/v1/payment_intents".into(), "/v1/transactions".into(), "/v1/refunds".into(), "/v1/events".into()] {
         haystacks.push(("a later response", app.get(&m.sk, &path).await.raw));
     }
-    let stored = app.raw_text("SELECT response_body FROM idempotency_keys").await;
+    let stored = app.raw_text("SELECT COALESCE(answer, '') FROM idempotency_keys").await;
     assert_eq!(stored.len(), 1);
     haystacks.push(("saved idempotent responses", stored.join("\n")));
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };

@@ -7,6 +7,7 @@ use gateway::domain::intent::{parse_amount, IntentStatus, IntentTransition};
 use gateway::domain::refund::RefundOutcome;
 use gateway::domain::Scope;
 use gateway::ids::IdKind;
+use gateway::domain::idempotency::{Finish, Saved, View};
 use gateway::store::{IdempotencyBegin, IdempotencyScope, NewRefundRecord, RefundReservation, TransitionOutcome};
 use gateway::domain::customer::{Identifier, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
 use gateway::domain::keys::KeyHash;
@@ -41,22 +42,22 @@ fn scope(merchant: &str) -> Scope {
 async fn a_transition_from_the_wrong_state_is_refused_with_the_current_state(app: TestApp) {
     let m = app.merchant().await;
     let id = app.create_intent(&m.sk, json!({})).await;
-    let outcome = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartCapture, START, None).await.unwrap();
+    let outcome = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartCapture, START, None, None).await.unwrap();
     match outcome {
         TransitionOutcome::Refused(current) => assert_eq!(current.status, IntentStatus::RequiresAction),
         TransitionOutcome::Applied(_) => panic!("requires_action cannot start a capture"),
     }
-    let missing = app.store.transition_intent(&scope(&m.id), "pi_000000000000000000000000", &IntentTransition::Expire, START, None).await;
+    let missing = app.store.transition_intent(&scope(&m.id), "pi_000000000000000000000000", &IntentTransition::Expire, START, None, None).await;
     assert!(matches!(missing, Err(gateway::store::StoreError::NotFound)));
     // The deadline check: an intent past its expiry cannot start processing.
-    let late = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartProcessing { connector: "test_card".into(), customer: None }, START, Some(START + 15 * 60_000)).await.unwrap();
+    let late = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::StartProcessing { connector: "test_card".into(), customer: None }, START, Some(START + 15 * 60_000), None).await.unwrap();
     assert!(matches!(late, TransitionOutcome::Refused(_)));
 }
 
 async fn a_second_capture_of_one_intent_is_refused(app: TestApp) {
     let m = app.merchant().await;
     let id = app.paid_intent(&m.sk, 1000).await;
-    let again = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::Capture { connector_ref: "x".into() }, START, None).await.unwrap();
+    let again = app.store.transition_intent(&scope(&m.id), &id, &IntentTransition::Capture { connector_ref: "x".into() }, START, None, None).await.unwrap();
     assert!(matches!(again, TransitionOutcome::Refused(ref i) if i.status == IntentStatus::Succeeded));
     // Even behind the state machine's back, the database holds at most one payment row per intent.
     let dup = app
@@ -94,30 +95,31 @@ async fn events_get_strictly_increasing_sequence_numbers_per_merchant(app: TestA
 
 async fn idempotency_records_move_through_their_states(app: TestApp) {
     let m = app.merchant().await;
-    let key = IdempotencyScope { merchant_id: m.id.clone(), livemode: false, method: "POST".into(), path: "/v1/x".into(), key: "k".into() };
+    let key = IdempotencyScope { owner: m.id.clone(), livemode: false, method: "POST".into(), path: "/v1/x".into(), key: "k".into() };
     let store = &app.store;
     let started = |b: IdempotencyBegin| match b {
-        IdempotencyBegin::Started { lease } => lease,
+        IdempotencyBegin::Started(lease) => lease,
         other => panic!("expected Started, got {other:?}"),
     };
+    let answer = |status: u16, code: &str| Finish::new(status, View::Object).answer(Saved::Error { code: code.into(), message: "m".into(), param: None });
     let first = started(store.idempotency_begin(&key, "fp", START, START + 1000).await.unwrap());
-    assert_eq!(store.idempotency_begin(&key, "fp", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::InFlight);
-    assert_eq!(store.idempotency_begin(&key, "other", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::Mismatch);
+    assert!(matches!(store.idempotency_begin(&key, "fp", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::InFlight));
+    assert!(matches!(store.idempotency_begin(&key, "other", START + 1, START + 1001).await.unwrap(), IdempotencyBegin::Mismatch));
     // The lease ran out: exactly one retry takes the key over.
     let second = started(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap());
-    assert_ne!(first, second);
-    assert_eq!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::InFlight);
+    assert_ne!(first.token, second.token);
+    assert!(matches!(store.idempotency_begin(&key, "fp", START + 2000, START + 3000).await.unwrap(), IdempotencyBegin::InFlight));
     // The slow first owner can neither save nor release what it no longer owns.
-    store.idempotency_complete(&key, &first, 500, "{\"stale\":true}").await.unwrap();
-    store.idempotency_release(&key, &first).await.unwrap();
-    assert_eq!(store.idempotency_begin(&key, "fp", START + 2001, START + 3001).await.unwrap(), IdempotencyBegin::InFlight);
-    store.idempotency_complete(&key, &second, 201, "{\"ok\":true}").await.unwrap();
-    assert_eq!(
-        store.idempotency_begin(&key, "fp", START + 5000, START + 6000).await.unwrap(),
-        IdempotencyBegin::Completed { status: 201, body: "{\"ok\":true}".into() }
-    );
-    store.idempotency_release(&key, &second).await.unwrap();
-    assert!(matches!(store.idempotency_begin(&key, "fp", START, START).await.unwrap(), IdempotencyBegin::Completed { .. }), "release only forgets in-flight keys");
+    assert!(!store.idempotency_answer(&first, &answer(500, "stale")).await.unwrap());
+    store.idempotency_release(&first).await.unwrap();
+    assert!(matches!(store.idempotency_begin(&key, "fp", START + 2001, START + 3001).await.unwrap(), IdempotencyBegin::InFlight));
+    assert!(store.idempotency_answer(&second, &answer(201, "ok")).await.unwrap());
+    match store.idempotency_begin(&key, "fp", START + 5000, START + 6000).await.unwrap() {
+        IdempotencyBegin::Completed(saved) => assert_eq!(saved, answer(201, "ok")),
+        other => panic!("expected Completed, got {other:?}"),
+    }
+    store.idempotency_release(&second).await.unwrap();
+    assert!(matches!(store.idempotency_begin(&key, "fp", START, START).await.unwrap(), IdempotencyBegin::Completed(_)), "release only forgets in-flight keys");
     assert_eq!(store.idempotency_purge(START + 1).await.unwrap(), 1);
     started(store.idempotency_begin(&key, "fp", START, START + 1).await.unwrap());
 }
@@ -138,14 +140,14 @@ async fn refund_reservations_are_bounded_by_the_capture(app: TestApp) {
     let s = scope(&m.id);
     let paid = app.paid_intent(&m.sk, 1000).await;
     let open = app.create_intent(&m.sk, json!({})).await;
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a"))).await.unwrap(), RefundReservation::Reserved { .. }));
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, None)).await.unwrap(), RefundReservation::ExceedsCaptured { available: 400 }));
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a"))).await.unwrap(), RefundReservation::Existing { .. }), "same key finds the first");
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 999, Some("a"))).await.unwrap(), RefundReservation::KeyReused), "same key, other amount");
-    assert!(matches!(app.store.reserve_refund(&s, &refund(&open, 1, None)).await.unwrap(), RefundReservation::NotRefundable(IntentStatus::RequiresAction)));
-    assert!(matches!(app.store.reserve_refund(&s, &refund("pi_000000000000000000000000", 1, None)).await.unwrap(), RefundReservation::IntentMissing));
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a")), None).await.unwrap(), RefundReservation::Reserved { .. }));
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, None), None).await.unwrap(), RefundReservation::ExceedsCaptured { available: 400 }));
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 600, Some("a")), None).await.unwrap(), RefundReservation::Existing { .. }), "same key finds the first");
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&paid, 999, Some("a")), None).await.unwrap(), RefundReservation::KeyReused), "same key, other amount");
+    assert!(matches!(app.store.reserve_refund(&s, &refund(&open, 1, None), None).await.unwrap(), RefundReservation::NotRefundable(IntentStatus::RequiresAction)));
+    assert!(matches!(app.store.reserve_refund(&s, &refund("pi_000000000000000000000000", 1, None), None).await.unwrap(), RefundReservation::IntentMissing));
     let other = app.merchant().await;
-    assert!(matches!(app.store.reserve_refund(&scope(&other.id), &refund(&paid, 1, None)).await.unwrap(), RefundReservation::IntentMissing));
+    assert!(matches!(app.store.reserve_refund(&scope(&other.id), &refund(&paid, 1, None), None).await.unwrap(), RefundReservation::IntentMissing));
 }
 
 async fn settling_a_refund_twice_changes_nothing(app: TestApp) {
@@ -153,16 +155,16 @@ async fn settling_a_refund_twice_changes_nothing(app: TestApp) {
     let s = scope(&m.id);
     let paid = app.paid_intent(&m.sk, 1000).await;
     let r = refund(&paid, 300, None);
-    app.store.reserve_refund(&s, &r).await.unwrap();
+    app.store.reserve_refund(&s, &r, None).await.unwrap();
     let ok = RefundOutcome::Succeeded { connector_ref: "ref".into() };
-    let first = app.store.complete_refund(&s, &r.id, &ok, START).await.unwrap();
-    let second = app.store.complete_refund(&s, &r.id, &RefundOutcome::Failed { code: "late".into() }, START).await.unwrap();
+    let first = app.store.complete_refund(&s, &r.id, &ok, START, None).await.unwrap();
+    let second = app.store.complete_refund(&s, &r.id, &RefundOutcome::Failed { code: "late".into() }, START, None).await.unwrap();
     assert_eq!(first, second, "a settled refund stays as it was");
     assert_eq!(app.store.get_intent(&s, &paid).await.unwrap().amount_refunded, 300);
 
     let failing = refund(&paid, 700, None);
-    app.store.reserve_refund(&s, &failing).await.unwrap();
-    let failed = app.store.complete_refund(&s, &failing.id, &RefundOutcome::Failed { code: "processor_said_no".into() }, START).await.unwrap();
+    app.store.reserve_refund(&s, &failing, None).await.unwrap();
+    let failed = app.store.complete_refund(&s, &failing.id, &RefundOutcome::Failed { code: "processor_said_no".into() }, START, None).await.unwrap();
     assert_eq!(failed.failure_code.as_deref(), Some("processor_said_no"));
     assert_eq!(app.store.get_intent(&s, &paid).await.unwrap().amount_refunded, 300, "a failed refund releases its reservation");
     app.assert_ledger_balanced().await;
@@ -371,7 +373,7 @@ async fn an_intent_found_by_its_code_is_read_in_one_piece_while_a_phone_approves
         };
         tokio::task::yield_now().await;
         let start = IntentTransition::StartProcessing { connector: "test_card".into(), customer: Some("cus_snapshot".into()) };
-        let applied = app.store.transition_intent(&scope(&m.id), &id, &start, START, None).await.unwrap();
+        let applied = app.store.transition_intent(&scope(&m.id), &id, &start, START, None, None).await.unwrap();
         assert!(matches!(applied, TransitionOutcome::Applied(_)));
         reader.await.expect("every read is one snapshot");
     }

@@ -69,7 +69,7 @@ async fn a_declined_authorization_keeps_its_decision_and_the_balance(app: TestAp
     let declined = app.store.wallet_authorize("pi_2", &w.id, amount(12_000), Currency::KRW, START).await.unwrap();
     assert_eq!(declined.status, WalletAuthorizationStatus::Declined);
     assert_eq!(declined.decline.map(|d| d.code()), Some("insufficient_funds"));
-    app.store.top_up_wallet(&c, &w.id, amount(10_000), "topup-1", START).await.unwrap();
+    app.store.top_up_wallet(&c, &w.id, amount(10_000), "topup-1", START, None).await.unwrap();
     let asked_again = app.store.wallet_authorize("pi_2", &w.id, amount(12_000), Currency::KRW, START).await.unwrap();
     assert_eq!(asked_again, declined, "a decided reference is not decided again");
     let other_currency = app.store.wallet_authorize("pi_3", &w.id, amount(100), Currency::USD, START).await.unwrap();
@@ -132,10 +132,10 @@ async fn concurrent_authorizations_never_overdraw_a_wallet(app: TestApp) {
 async fn top_ups_are_idempotent_and_bounded(app: TestApp) {
     let c = customer(&app, "cus_topup").await;
     let w = app.store.open_wallet(&c, false, Currency::KRW, None, START).await.unwrap();
-    let TopUpOutcome::Applied(once) = app.store.top_up_wallet(&c, &w.id, amount(30_000), "key-1", START).await.unwrap() else { panic!("applied") };
-    let TopUpOutcome::Applied(twice) = app.store.top_up_wallet(&c, &w.id, amount(30_000), "key-1", START).await.unwrap() else { panic!("replayed") };
+    let TopUpOutcome::Applied(once) = app.store.top_up_wallet(&c, &w.id, amount(30_000), "key-1", START, None).await.unwrap() else { panic!("applied") };
+    let TopUpOutcome::Applied(twice) = app.store.top_up_wallet(&c, &w.id, amount(30_000), "key-1", START, None).await.unwrap() else { panic!("replayed") };
     assert_eq!((once.balance, twice.balance), (30_000, 30_000));
-    let over = app.store.top_up_wallet(&c, &w.id, amount(MAX_BALANCE), "key-2", START).await.unwrap();
+    let over = app.store.top_up_wallet(&c, &w.id, amount(MAX_BALANCE), "key-2", START, None).await.unwrap();
     assert!(matches!(over, TopUpOutcome::OverLimit(ref w) if w.balance == 30_000), "{over:?}");
     app.assert_ledger_balanced().await;
 }
@@ -144,6 +144,6 @@ async fn another_customers_wallet_is_not_found(app: TestApp) {
     let (a, b) = (customer(&app, "cus_a").await, customer(&app, "cus_b").await);
     let w = app.store.open_wallet(&a, false, Currency::KRW, Some(amount(10_000)), START).await.unwrap();
     assert!(matches!(app.store.get_wallet(&b, &w.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(app.store.top_up_wallet(&b, &w.id, amount(1), "k", START).await, Err(StoreError::NotFound)));
+    assert!(matches!(app.store.top_up_wallet(&b, &w.id, amount(1), "k", START, None).await, Err(StoreError::NotFound)));
     assert!(app.store.list_wallets(&b).await.unwrap().is_empty());
 }

@@ -140,7 +140,7 @@ async fn endpoints_are_registered_with_a_secret_shown_once_and_managed_through_t
     assert!(replay.replayed);
     assert_eq!(replay.raw, first.raw);
     let idem_secret = first.body["secret"].as_str().unwrap();
-    let saved = app.raw_text("SELECT response_body FROM idempotency_keys").await.join("\n");
+    let saved = app.raw_text("SELECT COALESCE(answer, '') FROM idempotency_keys").await.join("\n");
     assert!(saved.contains("we_") && !saved.contains(&idem_secret[6..]), "no plaintext secret in saved responses");
     let stored = app.raw_text("SELECT secret FROM webhook_endpoints").await.join("\n");
     assert!(!stored.contains(&secret[6..]) && !stored.contains(&new_secret[6..]) && !stored.contains(&idem_secret[6..]), "secrets are sealed at rest");
@@ -613,7 +613,7 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
 
     let scope = Scope { merchant_id: m.id.clone(), livemode: false };
     let record = app.store.get_webhook_endpoint(&scope, &id).await.unwrap();
-    let made = app.services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url: receiver.url("/made"), enabled_events: None }).await.unwrap();
+    let made = app.services.create_webhook_endpoint(&scope, NewWebhookEndpoint { url: receiver.url("/made"), enabled_events: None }, None).await.unwrap();
     let made_secret = made.secret.as_ref().unwrap().expose().to_owned();
     app.clock.advance_ms(60_000);
     let claimed = app.store.claim_webhook_deliveries(app.clock.now(), app.clock.now() + 1, 10).await.unwrap();
@@ -625,7 +625,7 @@ async fn webhook_secrets_never_appear_in_logs_debug_output_the_database_or_later
         ("debug of a claimed delivery", format!("{claimed:?}")),
         ("debug of a just-made endpoint", format!("{made:?}")),
         ("stored endpoints", app.raw_text("SELECT secret || ' ' || COALESCE(previous_secret, '') FROM webhook_endpoints").await.join("\n")),
-        ("saved idempotent responses", app.raw_text("SELECT response_body FROM idempotency_keys").await.join("\n")),
+        ("saved idempotent responses", app.raw_text("SELECT COALESCE(answer, '') FROM idempotency_keys").await.join("\n")),
     ];
     for path in [format!("/v1/webhook_endpoints/{id}"), "/v1/webhook_endpoints".into(), format!("/v1/webhook_endpoints/{id}/attempts")] {
         haystacks.push(("a later response", app.get(&m.sk, &path).await.raw));

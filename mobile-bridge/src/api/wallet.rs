@@ -12,6 +12,7 @@ use gateway::api::error::ApiError;
 use gateway::api::extract::{JsonBody, QueryParams};
 use gateway::api::pagination::{list_response, page};
 use gateway::api::error::ErrorBody;
+use gateway::api::idempotency::RequestKey;
 use gateway::service::List;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -80,7 +81,10 @@ pub struct ApproveRequest {
 `failed` (with `failure_code`), or `requires_confirmation` when the merchant confirms manually. Of several phones approving \
 one payment at once, exactly one goes through; the others get `approval_closed`. The same customer approving again \
 (a retry after a lost answer) gets the outcome of their first approval, and nothing is charged again.",
-    params(("code" = String, Path, description = "The approval code")),
+    params(
+        ("code" = String, Path, description = "The approval code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer; the payment is made once."),
+    ),
     request_body = ApproveRequest,
     responses(
         (status = 200, body = ApprovalView),
@@ -95,18 +99,22 @@ one payment at once, exactly one goes through; the others get `approval_closed`.
 pub async fn approve(
     State(bridge): State<Arc<Bridge>>,
     who: SignedIn,
+    key: RequestKey,
     Path(code): Path<String>,
     JsonBody(req): JsonBody<ApproveRequest>,
 ) -> Result<Json<ApprovalView>, ApiError> {
     bridge.limits.check(Bucket::Approve, &who.customer_id).await?;
-    Ok(Json(approvals::approve(&bridge.services, &who.customer_id, &code, &req.funding_source).await?))
+    Ok(Json(approvals::approve(&bridge.services, &who.customer_id, &code, &req.funding_source, &key).await?))
 }
 
 /// `POST /wallet/v1/approvals/{code}/decline`
 #[utoipa::path(
     post, path = "/wallet/v1/approvals/{code}/decline", tag = "Approvals",
     description = "The customer refuses the payment: it fails with `customer_declined` and nothing moves.",
-    params(("code" = String, Path, description = "The approval code")),
+    params(
+        ("code" = String, Path, description = "The approval code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key gets the first answer."),
+    ),
     responses(
         (status = 200, body = ApprovalView),
         (status = 401, body = ErrorBody),
@@ -116,9 +124,9 @@ pub async fn approve(
     ),
     security(("access_token" = []))
 )]
-pub async fn decline(State(bridge): State<Arc<Bridge>>, who: SignedIn, Path(code): Path<String>) -> Result<Json<ApprovalView>, ApiError> {
+pub async fn decline(State(bridge): State<Arc<Bridge>>, who: SignedIn, key: RequestKey, Path(code): Path<String>) -> Result<Json<ApprovalView>, ApiError> {
     bridge.limits.check(Bucket::Approve, &who.customer_id).await?;
-    Ok(Json(approvals::decline(&bridge.services, &who.customer_id, &code).await?))
+    Ok(Json(approvals::decline(&bridge.services, &who.customer_id, &code, &key).await?))
 }
 
 /// `GET /wallet/v1/funding_sources`
@@ -165,14 +173,16 @@ pub struct TopUpRequest {
 pub async fn top_up(
     State(bridge): State<Arc<Bridge>>,
     who: SignedIn,
+    key: RequestKey,
     Path(wallet_id): Path<String>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<TopUpRequest>,
 ) -> Result<Json<FundingSource>, ApiError> {
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255);
-    let reference = key.map(str::to_owned).unwrap_or_else(|| gateway::ids::random_base62(24));
+    // The key is also the top-up's reference in the wallet's book: applied once, even after
+    // the key itself was purged.
+    let reference = key.header().unwrap_or_else(|| gateway::ids::random_base62(24));
     let lang = Lang::choose(None, &headers).lang;
-    Ok(Json(approvals::top_up(&bridge.services, &who.customer_id, &wallet_id, req.amount, &reference, lang).await?))
+    Ok(Json(approvals::top_up(&bridge.services, &who.customer_id, &wallet_id, req.amount, &reference, lang, &key).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

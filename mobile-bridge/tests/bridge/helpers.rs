@@ -74,6 +74,15 @@ impl BridgeApp {
         self.send(req.body(Body::from(body.to_string())).unwrap()).await
     }
 
+    /// POST JSON with a bearer token and an Idempotency-Key.
+    pub async fn post_idem(&self, token: &str, path: &str, body: Value, key: &str) -> Reply {
+        let req = Request::post(path)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .header("idempotency-key", key);
+        self.send(req.body(Body::from(body.to_string())).unwrap()).await
+    }
+
     /// A page, with the request headers given (`accept-language`, `cookie`).
     pub async fn page(&self, path: &str, headers: &[(&str, &str)]) -> Page {
         let mut req = Request::get(path);

@@ -12,6 +12,7 @@ mod approval;
 mod jwt;
 mod limits;
 mod logs;
+mod lost_answers;
 mod openapi;
 mod pages;
 mod pwa;

@@ -30,7 +30,7 @@ async fn balance(app: &BridgeApp, phone: &Phone, wallet: &str) -> i64 {
 /// The approval request died right after the intent moved to `processing` for this customer.
 async fn start_processing(app: &BridgeApp, scope: &Scope, id: &str, phone: &Phone) {
     let t = IntentTransition::StartProcessing { connector: "wallet".into(), customer: Some(phone.customer_id.clone()) };
-    let outcome = app.core.store.transition_intent(scope, id, &t, app.core.clock.now(), None).await.unwrap();
+    let outcome = app.core.store.transition_intent(scope, id, &t, app.core.clock.now(), None, None).await.unwrap();
     assert!(matches!(outcome, TransitionOutcome::Applied(_)));
 }
 

@@ -13,6 +13,7 @@ use crate::domain::webhook::{
 use crate::domain::{Scope, ValidationError};
 use crate::ids::{random_bytes, IdKind};
 use crate::secret::Secret;
+use crate::domain::idempotency::{KeyStep, Keyed};
 use crate::domain::query::{Cursor, Page};
 use crate::store::{WebhookEndpointChange, WebhookEndpointRecord};
 use base64::engine::general_purpose::STANDARD;
@@ -161,22 +162,6 @@ impl SecretBox {
     }
 }
 
-fn endpoint_view(r: &WebhookEndpointRecord, secret: Option<&Secret>) -> WebhookEndpoint {
-    WebhookEndpoint {
-        id: r.id.clone(),
-        object: "webhook_endpoint".into(),
-        livemode: r.scope.livemode,
-        url: r.url.as_str().to_owned(),
-        enabled_events: r.enabled_events.to_list(),
-        status: r.status,
-        disabled_reason: r.disabled_reason.clone(),
-        previous_secret_expires_at: r.previous_secret.as_ref().and(r.previous_secret_expires_at),
-        secret: secret.cloned(),
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-    }
-}
-
 impl Services {
     fn secret_box(&self) -> SecretBox {
         // A key of its own, derived from the key-hash secret every replica already shares.
@@ -224,7 +209,7 @@ impl Services {
     }
 
     /// Registers an endpoint; the reply carries its `whsec_` secret, shown this once.
-    pub async fn create_webhook_endpoint(&self, scope: &Scope, new: NewWebhookEndpoint) -> Result<WebhookEndpoint, ServiceError> {
+    pub async fn create_webhook_endpoint(&self, scope: &Scope, new: NewWebhookEndpoint, key: Option<&Keyed>) -> Result<WebhookEndpoint, ServiceError> {
         let url = self.webhook_url(&new.url, scope.livemode)?;
         let enabled_events = EnabledEvents::parse(&new.enabled_events.unwrap_or_else(|| vec!["*".into()]))?;
         let max = self.webhooks.settings.max_endpoints;
@@ -247,13 +232,13 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        self.store.webhooks.insert_webhook_endpoint(&record).await?;
-        Ok(endpoint_view(&record, Some(&secret)))
+        self.store.webhooks.insert_webhook_endpoint(&record, key.map(KeyStep::Finish)).await?;
+        Ok(WebhookEndpoint::of(&record, Some(&secret)))
     }
 
     pub async fn get_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<WebhookEndpoint, ServiceError> {
         let record = self.store.webhooks.get_webhook_endpoint(scope, id).await.map_err(missing("webhook_endpoint"))?;
-        Ok(endpoint_view(&record, None))
+        Ok(WebhookEndpoint::of(&record, None))
     }
 
     pub async fn list_webhook_endpoints(&self, scope: &Scope, page: Page) -> Result<List<WebhookEndpoint>, ServiceError> {
@@ -261,12 +246,12 @@ impl Services {
             self.store.webhooks.list_webhook_endpoints(scope, &p).await
         })
         .await?;
-        Ok(List { data: list.data.iter().map(|r| endpoint_view(r, None)).collect(), next: list.next })
+        Ok(List { data: list.data.iter().map(|r| WebhookEndpoint::of(r, None)).collect(), next: list.next })
     }
 
     /// Changes the URL, the event types or the status. Enabling again clears the reason it was
     /// disabled for and resumes its pending deliveries at once.
-    pub async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, update: WebhookEndpointUpdate) -> Result<WebhookEndpoint, ServiceError> {
+    pub async fn update_webhook_endpoint(&self, scope: &Scope, id: &str, update: WebhookEndpointUpdate, key: Option<&Keyed>) -> Result<WebhookEndpoint, ServiceError> {
         let change = WebhookEndpointChange {
             url: update.url.as_deref().map(|u| self.webhook_url(u, scope.livemode)).transpose()?,
             enabled_events: update.enabled_events.as_deref().map(EnabledEvents::parse).transpose()?,
@@ -275,8 +260,13 @@ impl Services {
                 EndpointStatus::Disabled => (s, Some(disabled_reason::BY_MERCHANT.to_owned())),
             }),
         };
-        let record = self.store.webhooks.update_webhook_endpoint(scope, id, &change, self.clock.now()).await.map_err(missing("webhook_endpoint"))?;
-        Ok(endpoint_view(&record, None))
+        let record = self
+            .store
+            .webhooks
+            .update_webhook_endpoint(scope, id, &change, self.clock.now(), key.map(KeyStep::Finish))
+            .await
+            .map_err(missing("webhook_endpoint"))?;
+        Ok(WebhookEndpoint::of(&record, None))
     }
 
     pub async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), ServiceError> {
@@ -285,7 +275,7 @@ impl Services {
 
     /// A new secret, returned this once; the previous one keeps signing for `overlap_ms`
     /// (0: it stops at once), so receivers can switch without missing a delivery.
-    pub async fn rotate_webhook_secret(&self, scope: &Scope, id: &str, overlap_ms: Option<Millis>) -> Result<WebhookEndpoint, ServiceError> {
+    pub async fn rotate_webhook_secret(&self, scope: &Scope, id: &str, overlap_ms: Option<Millis>, key: Option<&Keyed>) -> Result<WebhookEndpoint, ServiceError> {
         let overlap = overlap_ms.unwrap_or(DEFAULT_ROTATION_OVERLAP_MS);
         if !(0..=MAX_ROTATION_OVERLAP_MS).contains(&overlap) {
             return Err(ValidationError::new(
@@ -300,14 +290,19 @@ impl Services {
         let now = self.clock.now();
         let sealed = self.secret_box().seal(id, &secret)?;
         let until = (overlap > 0).then(|| now.saturating_add(overlap));
-        let record = self.store.webhooks.rotate_webhook_secret(scope, id, &sealed, until, now).await.map_err(missing("webhook_endpoint"))?;
-        Ok(endpoint_view(&record, Some(&secret)))
+        let record = self
+            .store
+            .webhooks
+            .rotate_webhook_secret(scope, id, &sealed, until, now, key.map(KeyStep::Finish))
+            .await
+            .map_err(missing("webhook_endpoint"))?;
+        Ok(WebhookEndpoint::of(&record, Some(&secret)))
     }
 
     /// For the operator's CLI: rotates any endpoint by id, whoever owns it.
     pub async fn rotate_webhook_secret_by_id(&self, id: &str, overlap_ms: Option<Millis>) -> Result<WebhookEndpoint, ServiceError> {
         let record = self.store.webhooks.find_webhook_endpoint(id).await.map_err(missing("webhook_endpoint"))?;
-        self.rotate_webhook_secret(&record.scope, id, overlap_ms).await
+        self.rotate_webhook_secret(&record.scope, id, overlap_ms, None).await
     }
 
     /// The delivery log of one endpoint, newest first.
@@ -321,12 +316,12 @@ impl Services {
 
     /// Sends one event to one endpoint again (due now, with a fresh retry schedule), whether or
     /// not the endpoint subscribed to it or existed when it happened.
-    pub async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
+    pub async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, key: Option<&Keyed>) -> Result<WebhookDelivery, ServiceError> {
         let endpoint = self.store.webhooks.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
         if endpoint.status == EndpointStatus::Disabled {
             return Err(ServiceError::WebhookEndpointDisabled);
         }
-        self.store.webhooks.resend_webhook(scope, endpoint_id, event_id, self.clock.now()).await.map_err(missing("event"))
+        self.store.webhooks.resend_webhook(scope, endpoint_id, event_id, self.clock.now(), key.map(KeyStep::Finish)).await.map_err(missing("event"))
     }
 
     pub async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
