@@ -125,7 +125,7 @@ impl FundingSource {
             livemode: w.livemode,
             currency: Some(w.currency),
             balance: Some(w.balance),
-            balance_display: Some(w.currency.display(w.balance)),
+            balance_display: Some(w.currency.format(w.balance, lang.locale())),
         }
     }
 }

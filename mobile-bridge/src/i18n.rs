@@ -10,6 +10,16 @@ pub enum Lang {
     En,
 }
 
+impl Lang {
+    /// How amounts are written in this language.
+    pub fn locale(self) -> paygate_wire::money::Locale {
+        match self {
+            Lang::Ko => paygate_wire::money::Locale::Ko,
+            Lang::En => paygate_wire::money::Locale::En,
+        }
+    }
+}
+
 /// The language of one request, and whether `?lang=` chose it (then it is remembered in a cookie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LangChoice {

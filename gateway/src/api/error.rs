@@ -6,8 +6,6 @@ use crate::service::ServiceError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -19,20 +17,7 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
 }
 
-/// `{"error": {...}}`
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, documented code: branch on this, not on the message.
-    pub code: String,
-    pub message: String,
-    /// The request parameter at fault, when there is one.
-    pub param: Option<String>,
-}
+pub use paygate_wire::error::{ErrorBody, ErrorDetail};
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {

@@ -102,7 +102,7 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
     let summary = Summary {
         merchant_name,
         order_name: intent.order_name.clone(),
-        amount: intent.currency.display(intent.amount.minor_units()),
+        amount: intent.currency.format(intent.amount.minor_units(), choice.lang.locale()),
     };
     let shell = Shell::new(choice.lang);
     let t = shell.t;
