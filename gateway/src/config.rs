@@ -33,6 +33,17 @@ pub struct Config {
     /// The header in which the load balancer passes the client's address (`x-real-ip`), for
     /// per-client rate limits; unset, only the socket's peer counts.
     pub client_ip_header: Option<String>,
+    /// Connections one client address may hold at once (see [`crate::server::ServeSettings`]).
+    pub max_connections_per_client: usize,
+    /// How logs are written.
+    pub log_format: LogFormat,
+}
+
+/// Logs for a person (text, coloured only on a terminal) or for a collector (one JSON object per line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The TOML file's shape: every field optional. No `Debug`: it holds the hashing secret.
@@ -51,6 +62,8 @@ struct FileConfig {
     apple_app_ids: Option<Vec<String>>,
     android_cert_fingerprints: Option<Vec<String>>,
     client_ip_header: Option<String>,
+    max_connections_per_client: Option<usize>,
+    log_format: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +83,7 @@ impl Config {
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
     /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`,
     /// `PAYGATE_APP_SCHEME`, `PAYGATE_ANDROID_PACKAGE`, `PAYGATE_APPLE_APP_IDS`, `PAYGATE_ANDROID_CERT_SHA256`,
-    /// `PAYGATE_CLIENT_IP_HEADER`.
+    /// `PAYGATE_CLIENT_IP_HEADER`, `PAYGATE_MAX_CONNECTIONS_PER_CLIENT`, `PAYGATE_LOG_FORMAT`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -160,7 +173,22 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("client_ip_header `{h}` is not an HTTP header name")));
             }
         }
+        let max_connections_per_client = env("PAYGATE_MAX_CONNECTIONS_PER_CLIENT")
+            .map(|v| v.parse().map_err(|_| ConfigError::Invalid("PAYGATE_MAX_CONNECTIONS_PER_CLIENT must be a whole number".into())))
+            .transpose()?
+            .or(file_config.max_connections_per_client)
+            .unwrap_or(crate::server::ServeSettings::default().max_connections_per_client);
+        if max_connections_per_client == 0 {
+            return Err(ConfigError::Invalid("max_connections_per_client must be at least 1".into()));
+        }
+        let log_format = match env("PAYGATE_LOG_FORMAT").or(file_config.log_format).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(ConfigError::Invalid(format!("log_format `{other}` must be text or json"))),
+        };
         Ok(Config {
+            max_connections_per_client,
+            log_format,
             client_ip_header,
             bind,
             public_url,

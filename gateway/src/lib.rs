@@ -5,6 +5,7 @@ pub mod domain;
 pub mod faults;
 pub mod ids;
 pub mod secret;
+pub mod server;
 pub mod store;
 pub mod connector;
 pub mod service;

@@ -57,9 +57,9 @@ impl Bridge {
 /// The customer side's HTTP surface: approval pages, QR images, PWA files, app-link files and
 /// the wallet JSON API.
 pub fn router(bridge: Arc<Bridge>) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(api::router(bridge.clone()))
         .merge(pages::router())
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::route_span))
-        .with_state(bridge)
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::route_span));
+    gateway::api::hardening::hardened(routes).with_state(bridge)
 }

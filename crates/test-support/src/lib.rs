@@ -90,6 +90,8 @@ pub struct Reply {
     pub body: Value,
     pub replayed: bool,
     pub raw: String,
+    /// The `Retry-After` header, when there is one.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -143,8 +145,14 @@ impl TestApp {
     }
 
     pub async fn postgres() -> Self {
+        Self::postgres_at(&pg_url()).await
+    }
+
+    /// On PostgreSQL reached at `url` (a [`DatabaseProxy`] in front of the test server, say).
+    pub async fn postgres_at(url: &str) -> Self {
+        init_test_log();
         let schema = format!("t_{}", gateway::ids::random_base62(16).to_lowercase());
-        let store = SqlStore::postgres(&pg_url(), Some(&schema))
+        let store = SqlStore::postgres(url, Some(&schema))
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} must be reachable for the tests: {e}", pg_url()));
         Self::with_store(Arc::new(store), Cleanup::Schema(schema))
@@ -202,10 +210,15 @@ impl TestApp {
 
     /// Serves the router on a real socket; returns its base URL (`http://127.0.0.1:port`).
     pub async fn serve(&self) -> String {
+        self.serve_with(gateway::server::ServeSettings::default()).await
+    }
+
+    /// Serves the router on a real socket with the production server and `settings`.
+    pub async fn serve_with(&self, settings: gateway::server::ServeSettings) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let router = self.router.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        tokio::spawn(gateway::server::serve(listener, router, settings, std::future::pending()));
         format!("http://{addr}")
     }
 
@@ -225,10 +238,11 @@ impl TestApp {
         let response = self.router.clone().oneshot(req).await.expect("router answers");
         let status = response.status();
         let replayed = response.headers().contains_key("idempotent-replayed");
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
         let raw = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, body, replayed, raw }
+        Reply { status, body, replayed, raw, retry_after }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Reply {
@@ -433,4 +447,55 @@ macro_rules! on_both_engines {
             )*
         }
     };
+}
+
+/// A TCP proxy in front of the test PostgreSQL server that a test can take down (every
+/// connection through it is cut, new ones are closed at once) and bring back: a database outage
+/// as the gateway sees it, without stopping the shared server.
+pub struct DatabaseProxy {
+    pub addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl DatabaseProxy {
+    pub async fn start() -> Self {
+        let upstream: String = pg_url().split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap_or("127.0.0.1:5432").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue; // dropped: closed at once
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up }
+    }
+
+    /// The test database's URL, through the proxy.
+    pub fn url(&self) -> String {
+        let url = pg_url();
+        match url.split_once('@') {
+            Some((user, rest)) => format!("{user}@{}{}", self.addr, rest.find('/').map_or("", |i| &rest[i..])),
+            None => url,
+        }
+    }
+
+    pub fn down(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn up(&self) {
+        self.up.send_replace(true);
+    }
 }

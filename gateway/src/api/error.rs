@@ -45,6 +45,13 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "resource_missing", format!("No such {resource}."))
     }
 
+    /// 503: the database cannot be reached right now; retry in a second.
+    pub fn database_unavailable() -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "The database cannot be reached right now; retry in a moment with the same Idempotency-Key.");
+        e.retry_after_secs = Some(1);
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred. Retry later with the same Idempotency-Key.")
     }
@@ -128,6 +135,10 @@ impl From<ServiceError> for ApiError {
                 ApiError::internal()
             }
             Store(crate::store::StoreError::LeaseLost) => super::idempotency::in_use(),
+            Store(crate::store::StoreError::Unavailable(reason)) => {
+                tracing::error!(%reason, "database unavailable");
+                ApiError::database_unavailable()
+            }
             Store(err) => {
                 tracing::error!(error = %err, "store error");
                 ApiError::internal()

@@ -56,7 +56,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "body_not_object", "The request body must be a JSON object."));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let parsed = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -65,7 +65,11 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             serde_json::error::Category::Data => field_error(&path, &inner.to_string()),
         }
-    })
+    })?;
+    // One JSON object and nothing after it (whitespace aside): `{...}xyz` and `{...}{...}` are
+    // refused, not read as their first object.
+    de.end().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "The request body must hold one JSON object and nothing after it."))?;
+    Ok(parsed)
 }
 
 /// A typed-field error: the parameter comes from the path serde reports, or from the message for

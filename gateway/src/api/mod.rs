@@ -4,6 +4,8 @@ pub mod docs;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod hardening;
+pub mod health;
 pub mod idempotency;
 pub mod intents;
 mod middleware;
@@ -49,21 +51,23 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/webhook_endpoints/{id}/attempts", get(webhooks::attempts))
         .route("/webhook_endpoints/{id}/resend", post(webhooks::resend))
         .method_not_allowed_fallback(method_not_allowed)
-        // Layers run bottom-up: authenticate first, then idempotency.
+        // Layers run bottom-up: the database gate, then authenticate, then idempotency.
         .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::idempotency))
-        .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::authenticate));
+        .layer(axum::middleware::from_fn_with_state(services.clone(), middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(services.clone(), health::database_gate));
     // The browser SDK's stream: its own credentials (publishable key, client secret), any origin.
     let browser = Router::new()
         // An explicit OPTIONS route: the CORS layer answers preflights there, and the router-wide
         // method-not-allowed fallback cannot shadow it.
         .route("/v1/payment_intents/{id}/events", get(events::intent_stream).options(|| async { StatusCode::NO_CONTENT }))
+        .route_layer(axum::middleware::from_fn_with_state(services.clone(), health::database_gate))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET])
                 .allow_headers([HeaderName::from_static("last-event-id"), header::CACHE_CONTROL]),
         );
-    Router::new()
+    hardening::hardened(Router::new()
         .nest("/v1", v1)
         .merge(browser)
         .route("/openapi.json", get(docs::spec))
@@ -73,6 +77,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/docs/assets/swagger-ui.css", get(docs::swagger_css))
         .route("/docs/assets/init.js", get(docs::init_js))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
@@ -81,7 +86,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
         }))
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response())))
         .with_state(services)
 }
 

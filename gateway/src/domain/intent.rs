@@ -107,6 +107,9 @@ fn parse_metadata(metadata: BTreeMap<String, String>) -> Result<BTreeMap<String,
         if value.chars().count() > 500 {
             return Err(ValidationError::new("metadata_invalid", "metadata", "metadata values must be at most 500 characters"));
         }
+        if key.chars().any(char::is_control) || value.chars().any(char::is_control) {
+            return Err(ValidationError::new("metadata_invalid", "metadata", "metadata keys and values must not contain control characters"));
+        }
     }
     Ok(metadata)
 }
@@ -248,6 +251,9 @@ mod tests {
             (NewIntentInput { expires_in_minutes: Some(0), ..input() }, "expiry_invalid", "expires_in_minutes"),
             (NewIntentInput { customer_name: "  ", ..input() }, "parameter_missing", "customer_name"),
             (NewIntentInput { customer_email: Some("nope"), ..input() }, "email_invalid", "customer_email"),
+            (NewIntentInput { metadata: Some([("k".to_owned(), "a\u{0}b".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
+            (NewIntentInput { metadata: Some([("k\u{1b}".to_owned(), "v".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
+            (NewIntentInput { metadata: Some([("k".to_owned(), "line\r\nbreak".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
         ];
         for (case, code, param) in cases {
             let err = NewIntent::parse(case).unwrap_err();

@@ -51,6 +51,8 @@ pub struct EventBus {
     shutdown: watch::Sender<bool>,
     /// Where notices go to reach other replicas, when a carrier is attached.
     outbound: Mutex<Option<mpsc::Sender<Arc<EventNotice>>>>,
+    /// The carrier's Redis, for readiness checks.
+    redis: Mutex<Option<::redis::Client>>,
     pub settings: LiveSettings,
 }
 
@@ -61,6 +63,7 @@ impl EventBus {
             resync: watch::Sender::new(0),
             shutdown: watch::Sender::new(false),
             outbound: Mutex::new(None),
+            redis: Mutex::new(None),
             settings,
         })
     }
@@ -125,8 +128,24 @@ impl EventBus {
         if let Ok(mut outbound) = self.outbound.lock() {
             *outbound = Some(tx);
         }
+        if let Ok(mut redis) = self.redis.lock() {
+            *redis = Some(client.clone());
+        }
         relay::spawn(self.clone(), client, rx);
         Ok(())
+    }
+
+    /// Whether the carrier's Redis answers a `PING` within half a second; `None` without one.
+    pub async fn redis_reachable(&self) -> Option<bool> {
+        let client = self.redis.lock().ok()?.clone()?;
+        let ping = async {
+            let config = ::redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(Duration::from_millis(500)))
+                .set_response_timeout(Some(Duration::from_millis(500)));
+            let mut conn = client.get_multiplexed_async_connection_with_config(&config).await.ok()?;
+            ::redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+        };
+        Some(tokio::time::timeout(Duration::from_millis(600), ping).await.ok().flatten().is_some())
     }
 }
 

@@ -108,6 +108,14 @@ pub(crate) async fn detached<T: Send + 'static>(
     tokio::spawn(work).await.map_err(|e| ServiceError::Internal(e.to_string()))?
 }
 
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    /// `None` when no Redis is configured.
+    pub redis: Option<bool>,
+}
+
 /// A page of results and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct List<T> {
@@ -175,6 +183,19 @@ impl Services {
     /// Which database engine the store runs on.
     pub fn engine(&self) -> Engine {
         self.store.engine
+    }
+
+    /// The background check's last word on the database (no I/O).
+    pub fn database_reachable(&self) -> bool {
+        self.store.health.database_reachable()
+    }
+
+    /// Whether this replica can serve: the database now (required), Redis when configured
+    /// (reported, not required: without it only cross-replica live updates degrade).
+    pub async fn readiness(&self) -> Readiness {
+        let database = self.store.health.ping().await.is_ok();
+        let redis = self.bus.redis_reachable().await;
+        Readiness { database, redis }
     }
 
     /// Write transactions the store committed since it opened, where the engine counts them.

@@ -73,7 +73,9 @@ pub(super) async fn open_postgres(url: &str, schema: Option<&str>) -> Result<Poo
         admin.close().await;
         options = options.options([("search_path", schema)]);
     }
-    let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+    // A request waits at most this long for a connection: while the database is down, the
+    // health watch refuses requests at once, and the ones already waiting give up soon.
+    let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect_with(options).await?;
     sqlx::migrate!("../migrations/postgres").run(&pool).await?;
     Ok(Pools::Postgres(pool))
 }

@@ -11,6 +11,7 @@ mod customers;
 pub(crate) mod db;
 mod engines;
 mod events;
+mod health;
 mod idempotency;
 mod intents;
 mod keys;
@@ -25,6 +26,7 @@ pub use customers::{
 };
 pub use db::Engine;
 pub use events::{EventListener, EventStore};
+pub use health::HealthStore;
 pub use crate::domain::idempotency::IdempotencyScope;
 pub use idempotency::{IdempotencyBegin, IdempotencyStore};
 pub use crate::domain::approval::{CodedIntent, CustomerPayment};
@@ -40,7 +42,7 @@ pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, Webho
 /// Every store trait, for code (and tests) that call them on a [`SqlStore`].
 pub mod prelude {
     pub use super::{
-        CustomerStore, EventStore, IdempotencyStore, IntentStore, KeyStore, LedgerStore, MerchantStore, RefundStore, WalletBook,
+        CustomerStore, EventStore, HealthStore, IdempotencyStore, IntentStore, KeyStore, LedgerStore, MerchantStore, RefundStore, WalletBook,
         WalletStore, WebhookStore,
     };
 }
@@ -53,8 +55,11 @@ use std::sync::{Arc, RwLock};
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// The database cannot be reached (down, restarting, out of connections): try again soon.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored row is not valid: {0}")]
@@ -64,6 +69,24 @@ pub enum StoreError {
     /// The request's Idempotency-Key lease passed to a retry: its work was not committed.
     #[error("the idempotency key's lease passed to another request")]
     LeaseLost,
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Connection trouble is `Unavailable` (a retry may succeed); everything else is `Database`.
+    fn from(e: sqlx::Error) -> Self {
+        let unreachable = match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception) and 57P0x (the server is shutting down or
+            // starting up).
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+            _ => false,
+        };
+        if unreachable {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
+    }
 }
 
 pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
@@ -79,6 +102,8 @@ pub struct SqlStore {
     db: Pools,
     /// Told, after each commit, about the events the transaction appended.
     listeners: RwLock<Vec<EventListener>>,
+    /// Whether the database answered its last health check (see [`HealthStore`]).
+    health: health::Watch,
 }
 
 impl SqlStore {
@@ -102,7 +127,8 @@ impl SqlStore {
     }
 
     fn over(db: Pools) -> Self {
-        Self { db, listeners: RwLock::new(Vec::new()) }
+        let health = health::Watch::start(&db);
+        Self { db, listeners: RwLock::new(Vec::new()), health }
     }
 
     pub fn engine(&self) -> Engine {
@@ -165,6 +191,7 @@ pub struct Stores {
     pub refunds: Arc<dyn RefundStore>,
     pub ledger: Arc<dyn LedgerStore>,
     pub events: Arc<dyn EventStore>,
+    pub health: Arc<dyn HealthStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub customers: Arc<dyn CustomerStore>,
@@ -189,6 +216,7 @@ impl Stores {
             refunds: store.clone(),
             ledger: store.clone(),
             events: store.clone(),
+            health: store.clone(),
             idempotency: store.clone(),
             webhooks: store.clone(),
             customers: store.clone(),

@@ -6,7 +6,34 @@ use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::json;
 
-crate::on_both_engines!(bad_inputs_get_a_clear_code_and_never_a_server_error, authentication_failures_are_401_or_403);
+crate::on_both_engines!(
+    bad_inputs_get_a_clear_code_and_never_a_server_error,
+    authentication_failures_are_401_or_403,
+    requests_two_parsers_could_read_two_ways_are_refused,
+);
+
+async fn requests_two_parsers_could_read_two_ways_are_refused(app: TestApp) {
+    let m = app.merchant().await;
+    let body = valid().to_string();
+    let framed_twice = Request::post("/v1/payment_intents")
+        .header("authorization", format!("Bearer {}", m.sk))
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .header("transfer-encoding", "chunked")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let reply = app.send(framed_twice).await;
+    assert_eq!((reply.status, reply.code()), (StatusCode::BAD_REQUEST, "request_framing_invalid"), "{}", reply.raw);
+    let two_keys = Request::post("/v1/payment_intents")
+        .header("authorization", format!("Bearer {}", m.sk))
+        .header("authorization", "Bearer sk_test_someone_else")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let reply = app.send(two_keys).await;
+    assert_eq!((reply.status, reply.code()), (StatusCode::BAD_REQUEST, "authorization_repeated"), "{}", reply.raw);
+    assert_eq!(app.get(&m.sk, "/v1/payment_intents").await.body["data"].as_array().unwrap().len(), 0, "nothing was created");
+}
 
 fn valid() -> serde_json::Value {
     json!({ "amount": 1000, "currency": "KRW", "merchant_order_id": "o-1", "order_name": "Tea", "customer_name": "Han" })
@@ -37,6 +64,11 @@ async fn bad_inputs_get_a_clear_code_and_never_a_server_error(app: TestApp) {
         ("malformed JSON", "{\"amount\": 10".into(), json_ct, 400, "invalid_json", None),
         ("not an object", "[1,2]".into(), json_ct, 400, "body_not_object", None),
         ("a bare string", "\"hi\"".into(), json_ct, 400, "body_not_object", None),
+        ("text after the object", format!("{}xyz", valid()), json_ct, 400, "invalid_json", None),
+        ("two objects", format!("{}{}", valid(), valid()), json_ct, 400, "invalid_json", None),
+        ("a NUL in metadata", with("metadata", json!({ "note": "a\u{0}b" })), json_ct, 400, "metadata_invalid", Some("metadata")),
+        ("an escape in a metadata key", with("metadata", json!({ "k\u{1b}[31m": "v" })), json_ct, 400, "metadata_invalid", Some("metadata")),
+        ("a line break in metadata", with("metadata", json!({ "note": "a\r\nb" })), json_ct, 400, "metadata_invalid", Some("metadata")),
         ("wrong type", with("amount", json!("1000")), json_ct, 400, "amount_invalid", Some("amount")),
         ("fractional amount", with("amount", json!(10.5)), json_ct, 400, "amount_invalid", Some("amount")),
         ("negative amount", with("amount", json!(-1)), json_ct, 400, "amount_invalid", Some("amount")),

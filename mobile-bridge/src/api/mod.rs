@@ -21,6 +21,7 @@ use gateway::service::Services;
 use std::sync::Arc;
 
 pub fn router(bridge: Arc<Bridge>) -> Router<Arc<Bridge>> {
+    let gate = axum::middleware::from_fn_with_state(bridge.services.clone(), gateway::api::health::database_gate);
     // The POSTs that change something take an Idempotency-Key, scoped to the signed-in customer.
     let keyed = Router::new()
         .route("/wallet/v1/approvals/{code}/approve", post(wallet::approve))
@@ -32,8 +33,10 @@ pub fn router(bridge: Arc<Bridge>) -> Router<Arc<Bridge>> {
         .merge(keyed)
         .route("/wallet/v1/funding_sources", get(wallet::funding_sources))
         .route("/wallet/v1/payments", get(wallet::payments))
-        .route("/wallet/v1/openapi.json", get(docs::spec))
         .merge(accounts::router())
+        // While the database is down, every wallet call is 503 at once (the spec still loads).
+        .route_layer(gate)
+        .route("/wallet/v1/openapi.json", get(docs::spec))
 }
 
 /// The wallet API's idempotency layer: the shared one, with keys owned by the signed-in customer.
