@@ -223,3 +223,56 @@ fn the_server_delivers_signed_webhooks_in_the_background() {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert!(server.0.wait().unwrap().success(), "graceful exit with the delivery loop running");
 }
+
+#[test]
+fn the_database_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = run(dir.path(), &["migrate"]);
+    assert!(ok, "{out}");
+    for name in ["paygate.db", "key-hash-secret"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+}
+
+#[test]
+fn logs_carry_no_colour_codes_off_a_terminal_and_are_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    // A short run that logs: started, then stopped by SIGTERM ("shutting down ...").
+    let logs = |format: Option<&str>| {
+        let mut command = paygate(dir.path());
+        command.env("RUST_LOG", "info").arg("serve").stdout(Stdio::piped()).stderr(Stdio::piped());
+        if let Some(format) = format {
+            command.env("PAYGATE_LOG_FORMAT", format);
+        }
+        let mut server = Server(command.spawn().expect("serve starts"));
+        let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("serve prints").unwrap();
+            if line.contains("API base URL") {
+                break field(&line, "http://").trim_start_matches("http://").trim_end_matches("/v1").to_owned();
+            }
+        };
+        // Serving (and so listening for SIGTERM) once it answers.
+        while http(&base, "GET", "/healthz", "", "").0 != 200 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        stderr
+    };
+    let text = logs(None);
+    assert!(text.contains("shutting down"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no ANSI escape codes when stderr is a pipe:\n{text}");
+    let json = logs(Some("json"));
+    let lines: Vec<&str> = json.lines().collect();
+    assert!(lines.iter().any(|l| l.contains("shutting down")), "{json}");
+    for line in &lines {
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(parsed["level"].is_string() && parsed["timestamp"].is_string(), "{line}");
+    }
+    let bad = paygate(dir.path()).env("PAYGATE_LOG_FORMAT", "yaml").args(["merchant", "list"]).output().unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("log_format"), "an unknown format is refused");
+}
