@@ -6,6 +6,8 @@ use super::Services;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+use super::webhooks::DeliveryReport;
 
 /// Sweeps every `every` until `stop` turns true.
 pub async fn sweep_loop(services: Arc<Services>, every: Duration, mut stop: watch::Receiver<bool>) {
@@ -23,27 +25,34 @@ pub async fn sweep_loop(services: Arc<Services>, every: Duration, mut stop: watc
     }
 }
 
-/// Webhook delivery passes: polls every second, and at once again after a full batch. Passes
-/// stop starting when `stop` turns true; one in flight finishes and records its attempts.
+/// Webhook delivery: up to `batch` endpoints at once, each endpoint's deliveries one at a time
+/// in event order, so a slow endpoint delays only itself. A finished attempt makes room for the
+/// next claim at once; otherwise it polls every second. When `stop` turns true no new attempt
+/// starts, and the ones in flight finish and record themselves.
 pub async fn delivery_loop(services: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    let mut in_flight: JoinSet<DeliveryReport> = JoinSet::new();
     while !*stop.borrow() {
-        let full = match services.deliver_due().await {
-            Ok(report) => {
-                if report.claimed > 0 {
-                    tracing::debug!(?report, "webhook deliveries");
+        let free = (services.webhooks.settings.batch as usize).saturating_sub(in_flight.len());
+        if free > 0 {
+            match services.claim_deliveries(free as u32).await {
+                Ok(claimed) => {
+                    for c in claimed {
+                        let services = services.clone();
+                        in_flight.spawn(async move { services.attempt_claimed(c).await });
+                    }
                 }
-                report.claimed >= services.webhooks.settings.batch as usize
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook delivery pass failed");
-                false
-            }
-        };
-        if !full {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => {}
+                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
             }
         }
+        tokio::select! {
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(report) = done {
+                    tracing::debug!(?report, "webhook delivery");
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
     }
+    while in_flight.join_next().await.is_some() {}
 }

@@ -41,8 +41,10 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<WebhookEndpointRecord, StoreError>;
     /// Deletes the endpoint with its deliveries and attempt log.
     async fn delete_webhook_endpoint(&self, scope: &Scope, id: &str) -> Result<(), StoreError>;
-    /// Leases up to `limit` due deliveries of enabled endpoints until `lease_until`. Concurrent
-    /// passes (in any replica) never get the same delivery while its lease lasts.
+    /// Leases due deliveries of enabled endpoints until `lease_until`, at most one per endpoint
+    /// and none of an endpoint that has one leased already (its earliest due, in event order),
+    /// for up to `limit` endpoints. Concurrent passes (in any replica) never get the same
+    /// delivery, nor two of one endpoint, while a lease lasts.
     async fn claim_webhook_deliveries(&self, now: Millis, lease_until: Millis, limit: u32) -> Result<Vec<ClaimedDelivery>, StoreError>;
     /// Logs the attempt and moves its delivery on, only if `lease_token` still owns the delivery;
     /// `false` when it does not (nothing is written).
@@ -320,12 +322,19 @@ impl WebhookStore for SqlStore {
             Engine::Sqlite => "",
         };
         let token = random_base62(24);
+        // One delivery in flight per endpoint, its earliest due one in event order: a slow
+        // endpoint holds back only itself, and each endpoint gets its events in sequence.
         let claim = query(format!(
             "UPDATE webhook_deliveries SET lease_until = $1, lease_token = $2 \
              WHERE (endpoint_id, event_id) IN ( \
-                 SELECT d.endpoint_id, d.event_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                 SELECT d.endpoint_id, d.event_id FROM webhook_deliveries d \
+                   JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN events v ON v.id = d.event_id \
                  WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until <= $3) \
                    AND e.status = 'enabled' \
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o \
+                       WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending' AND o.lease_until > $3) \
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o JOIN events w ON w.id = o.event_id \
+                       WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending' AND o.next_attempt_at <= $3 AND w.seq < v.seq) \
                  ORDER BY d.next_attempt_at LIMIT $4 {lock}) \
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
              RETURNING endpoint_id, event_id, attempts"

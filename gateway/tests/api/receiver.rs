@@ -33,6 +33,10 @@ struct Shared {
     requests: Mutex<Vec<Received>>,
     answer: AtomicU16,
     location: Mutex<Option<String>>,
+    /// Paths that answer only after a while.
+    slow: Mutex<HashMap<String, std::time::Duration>>,
+    /// Requests being answered now, and the most there ever were at once, per path.
+    in_flight: Mutex<HashMap<String, (usize, usize)>>,
 }
 
 pub struct Receiver {
@@ -43,7 +47,19 @@ pub struct Receiver {
 
 async fn record(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     let headers = headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
-    shared.requests.lock().unwrap().push(Received { path: uri.path().to_owned(), headers, body: String::from_utf8_lossy(&body).into_owned() });
+    let path = uri.path().to_owned();
+    shared.requests.lock().unwrap().push(Received { path: path.clone(), headers, body: String::from_utf8_lossy(&body).into_owned() });
+    let delay = shared.slow.lock().unwrap().get(&path).copied();
+    if let Some(delay) = delay {
+        {
+            let mut in_flight = shared.in_flight.lock().unwrap();
+            let entry = in_flight.entry(path.clone()).or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(entry.0);
+        }
+        tokio::time::sleep(delay).await;
+        shared.in_flight.lock().unwrap().entry(path).or_default().0 -= 1;
+    }
     let status = StatusCode::from_u16(shared.answer.load(Ordering::SeqCst)).unwrap();
     match shared.location.lock().unwrap().clone() {
         Some(location) if status.is_redirection() => (status, [("location", location)]).into_response(),
@@ -98,6 +114,16 @@ impl Receiver {
     pub async fn up(&self) {
         let listener = tokio::net::TcpListener::bind(self.addr).await.expect("the port is free again");
         self.serve(listener);
+    }
+
+    /// Requests to `path` are answered only after `delay`.
+    pub fn slow_down(&self, path: &str, delay: std::time::Duration) {
+        self.shared.slow.lock().unwrap().insert(path.to_owned(), delay);
+    }
+
+    /// The most requests to a slowed-down `path` that were ever being answered at once.
+    pub fn most_at_once(&self, path: &str) -> usize {
+        self.shared.in_flight.lock().unwrap().get(path).map_or(0, |e| e.1)
     }
 
     pub fn requests(&self) -> Vec<Received> {

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 crate::on_both_engines!(
+    a_slow_endpoint_delays_only_itself_and_each_endpoint_gets_its_events_in_order,
     endpoints_are_registered_with_a_secret_shown_once_and_managed_through_the_api,
     bad_webhook_inputs_get_stable_codes_and_other_merchants_endpoints_are_not_found,
     events_reach_subscribed_endpoints_through_the_outbox_signed_the_standard_way,
@@ -670,4 +671,46 @@ async fn the_sweep_forgets_delivery_history_older_than_thirty_days(app: TestApp)
     let deliveries = app.raw_text("SELECT event_id FROM webhook_deliveries").await;
     assert_eq!(deliveries, [events[1].clone()]);
     assert_eq!(receiver.requests().len(), 2, "nothing is sent again");
+}
+
+async fn a_slow_endpoint_delays_only_itself_and_each_endpoint_gets_its_events_in_order(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.slow_down("/slow", std::time::Duration::from_secs(4));
+    let m = app.merchant().await;
+    create_endpoint(&app, &m.sk, &receiver.url("/slow"), json!(["payment_intent.created"])).await;
+    create_endpoint(&app, &m.sk, &receiver.url("/fast"), json!(["payment_intent.*"])).await;
+    let mut intents = Vec::new();
+    for i in 0..3 {
+        intents.push(app.create_intent(&m.sk, json!({ "merchant_order_id": format!("order-{i}") })).await);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(gateway::service::workers::delivery_loop(app.services.clone(), stopped));
+    let arrived = |path: &'static str, n: usize| {
+        let receiver = &receiver;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while receiver.requests_to(path).len() < n {
+                assert!(std::time::Instant::now() < deadline, "{path} did not get {n} deliveries");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    arrived("/fast", 3).await;
+    // Events that happen while the slow endpoint is still answering its first delivery reach the
+    // fast one without waiting for it.
+    for id in &intents {
+        app.post(&m.sk, &format!("/v1/payment_intents/{id}/cancel"), json!({})).await;
+    }
+    arrived("/fast", 6).await;
+    assert!(receiver.requests_to("/slow").len() < 2, "the fast endpoint was not held back by the slow one");
+    arrived("/slow", 3).await;
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    for path in ["/fast", "/slow"] {
+        let sequences: Vec<i64> = receiver.requests_to(path).iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
+        let mut sorted = sequences.clone();
+        sorted.sort();
+        assert_eq!(sequences, sorted, "{path} got its events in order");
+    }
+    assert_eq!(receiver.most_at_once("/slow"), 1, "one delivery at a time per endpoint");
 }

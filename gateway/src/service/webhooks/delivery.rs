@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
-    /// Deliveries this pass claimed.
+    /// Deliveries claimed.
     pub claimed: usize,
     pub succeeded: usize,
     /// Attempts that failed (the delivery may be retried later).
@@ -22,6 +22,20 @@ pub struct DeliveryReport {
     pub lost_leases: usize,
     /// Deliveries that could not be attempted (logged; retried when their lease ends).
     pub errors: usize,
+}
+
+impl DeliveryReport {
+    fn add(&mut self, result: Result<(bool, bool), ServiceError>) {
+        match result {
+            Ok((true, true)) => self.succeeded += 1,
+            Ok((true, false)) => self.failed += 1,
+            Ok((false, _)) => self.lost_leases += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery could not be attempted");
+                self.errors += 1;
+            }
+        }
+    }
 }
 
 /// How one HTTP attempt ended.
@@ -33,32 +47,44 @@ struct Outcome {
 }
 
 impl Services {
-    /// One delivery pass: every replica runs these; each due delivery is claimed by one pass.
-    /// The claimed deliveries are attempted concurrently, each within the per-attempt timeout,
-    /// so the whole pass ends well inside the lease.
+    /// Delivers everything due now, each endpoint's deliveries one at a time in event order, the
+    /// endpoints side by side; returns when nothing due is left (a delivery that failed waits for
+    /// its retry). The background worker does the same without waiting for the slowest
+    /// endpoint ([`Services::claim_deliveries`], [`Services::attempt_claimed`]).
     pub async fn deliver_due(&self) -> Result<DeliveryReport, ServiceError> {
-        let settings = &self.webhooks.settings;
-        let now = self.clock.now();
-        let lease_until = now.saturating_add(millis(settings.lease));
-        let claimed = self.store.webhooks.claim_webhook_deliveries(now, lease_until, settings.batch).await?;
-        let mut report = DeliveryReport { claimed: claimed.len(), ..Default::default() };
-        if claimed.is_empty() {
-            return Ok(report);
-        }
-        let client = self.webhooks.client()?;
-        let results = futures::future::join_all(claimed.into_iter().map(|c| self.attempt_delivery(client, c))).await;
-        for result in results {
-            match result {
-                Ok((true, true)) => report.succeeded += 1,
-                Ok((true, false)) => report.failed += 1,
-                Ok((false, _)) => report.lost_leases += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery could not be attempted");
-                    report.errors += 1;
-                }
+        let mut report = DeliveryReport::default();
+        // Bounded, in case a retry schedule of zero keeps making the same delivery due.
+        for _ in 0..1000 {
+            let claimed = self.claim_deliveries(self.webhooks.settings.batch).await?;
+            if claimed.is_empty() {
+                break;
+            }
+            report.claimed += claimed.len();
+            let client = self.webhooks.client()?;
+            let results = futures::future::join_all(claimed.into_iter().map(|c| self.attempt_delivery(client, c))).await;
+            for result in results {
+                report.add(result);
             }
         }
         Ok(report)
+    }
+
+    /// Leases the next delivery of up to `endpoints` endpoints that have none in flight.
+    pub async fn claim_deliveries(&self, endpoints: u32) -> Result<Vec<ClaimedDelivery>, ServiceError> {
+        let now = self.clock.now();
+        let lease_until = now.saturating_add(millis(self.webhooks.settings.lease));
+        Ok(self.store.webhooks.claim_webhook_deliveries(now, lease_until, endpoints).await?)
+    }
+
+    /// Makes one claimed delivery's attempt and records it; its endpoint's next delivery is
+    /// claimable once this returns.
+    pub async fn attempt_claimed(&self, claimed: ClaimedDelivery) -> DeliveryReport {
+        let mut report = DeliveryReport { claimed: 1, ..Default::default() };
+        match self.webhooks.client() {
+            Ok(client) => report.add(self.attempt_delivery(client, claimed).await),
+            Err(e) => report.add(Err(e)),
+        }
+        report
     }
 
     /// Returns (recorded, succeeded).

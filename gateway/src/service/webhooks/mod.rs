@@ -43,7 +43,7 @@ pub struct WebhookSettings {
     pub allow_private: bool,
     /// How long a pass owns the deliveries it claimed; well above `timeout`.
     pub lease: Duration,
-    /// Deliveries claimed per pass (attempted concurrently).
+    /// Endpoints delivered to at once (each endpoint gets one delivery at a time).
     pub batch: u32,
     /// Endpoints per merchant and mode.
     pub max_endpoints: i64,
@@ -89,7 +89,7 @@ impl Webhooks {
 
     /// No redirects, no proxies (a proxy would resolve names past the guard), no pooled
     /// connections (each attempt resolves and is checked again), the guarded resolver.
-    fn client(&self) -> Result<&reqwest::Client, ServiceError> {
+    pub(crate) fn client(&self) -> Result<&reqwest::Client, ServiceError> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
