@@ -163,7 +163,7 @@ impl TestApp {
     }
 
     fn assemble(store: Arc<SqlStore>, clock: Arc<ManualClock>, cleanup: Cleanup) -> Self {
-        let test_card = Arc::new(TestCardProcessor::new());
+        let test_card = Arc::new(TestCardProcessor::new(store.clone(), clock.clone() as Arc<dyn Clock>));
         let services = Self::build_services(&store, &clock, &test_card, webhook_test_settings());
         Self { router: gateway::api::router(services.clone()), services, store, clock, test_card, _cleanup: cleanup }
     }

@@ -151,7 +151,7 @@ impl Services {
     pub fn with_live(store: Arc<SqlStore>, clock: Arc<dyn Clock>, hasher: KeyHasher, public_url: String, live: LiveSettings) -> Self {
         let store = Stores::new(store);
         let connectors = Connectors::default()
-            .with(Arc::new(crate::connector::test_card::TestCardProcessor::new()))
+            .with(Arc::new(crate::connector::test_card::TestCardProcessor::new(store.test_card_book.clone(), clock.clone())))
             .with(Arc::new(crate::connector::wallet::WalletConnector::new(store.wallet_book.clone(), clock.clone())));
         let bus = EventBus::new(live);
         let publisher = bus.clone();
@@ -173,6 +173,12 @@ impl Services {
     pub fn with_connectors(mut self, connectors: Connectors) -> Self {
         self.connectors = connectors;
         self
+    }
+
+    /// A test card processor over this store's book, for a custom set of connectors (tests keep
+    /// theirs to look into it).
+    pub fn test_card_processor(&self) -> Arc<crate::connector::test_card::TestCardProcessor> {
+        Arc::new(crate::connector::test_card::TestCardProcessor::new(self.store.test_card_book.clone(), self.clock.clone()))
     }
 
     /// The wallet connector over this store's wallet book, for a custom set of connectors.

@@ -11,6 +11,9 @@ use crate::domain::refund::RefundStatus;
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
 /// The webhook delivery log (attempts, finished deliveries) is kept this long.
 pub const WEBHOOK_HISTORY_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// The test card processor forgets authorizations that never captured after this long (a real
+/// authorization lapses within days).
+pub const TEST_CARD_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// A refund still pending after this long is asked about again.
 const PENDING_REFUND_AGE_MS: i64 = 60_000;
 const BATCH: u32 = 200;
@@ -26,6 +29,8 @@ pub struct SweepReport {
     pub purged_idempotency_keys: u64,
     pub purged_webhook_history: u64,
     pub purged_refresh_tokens: u64,
+    /// Test card authorizations that can no longer move money (declined, voided, lapsed).
+    pub purged_test_card_authorizations: u64,
     /// Items that failed this time; they are tried again on the next sweep.
     pub errors: usize,
 }
@@ -61,6 +66,7 @@ impl Services {
         report.purged_idempotency_keys = self.store.idempotency.idempotency_purge(now - IDEMPOTENCY_RETENTION_MS).await?;
         report.purged_webhook_history = self.store.webhooks.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
         report.purged_refresh_tokens = self.store.customers.purge_refresh_tokens(now).await?;
+        report.purged_test_card_authorizations = self.store.test_card_book.card_prune(now - TEST_CARD_RETENTION_MS).await?;
         Ok(report)
     }
 }

@@ -18,6 +18,7 @@ mod keys;
 mod ledger;
 mod merchants;
 mod refunds;
+mod test_card;
 mod wallets;
 mod webhooks;
 
@@ -35,6 +36,7 @@ pub use keys::KeyStore;
 pub use ledger::LedgerStore;
 pub use merchants::MerchantStore;
 pub use refunds::{NewRefundRecord, PendingRefund, RefundReservation, RefundStore};
+pub use test_card::{CardAuthorization, TestCardBook};
 pub use wallets::{TopUpOutcome, WalletBook, WalletCapture, WalletRefund, WalletStore};
 pub use crate::domain::webhook::WebhookEndpointRecord;
 pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, WebhookStore};
@@ -42,7 +44,7 @@ pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, Webho
 /// Every store trait, for code (and tests) that call them on a [`SqlStore`].
 pub mod prelude {
     pub use super::{
-        CustomerStore, EventStore, HealthStore, IdempotencyStore, IntentStore, KeyStore, LedgerStore, MerchantStore, RefundStore, WalletBook,
+        CustomerStore, EventStore, HealthStore, IdempotencyStore, IntentStore, KeyStore, LedgerStore, MerchantStore, RefundStore, TestCardBook, WalletBook,
         WalletStore, WebhookStore,
     };
 }
@@ -197,6 +199,8 @@ pub struct Stores {
     pub customers: Arc<dyn CustomerStore>,
     pub wallets: Arc<dyn WalletStore>,
     pub wallet_book: Arc<dyn WalletBook>,
+    /// The test card processor's book (it is a connector; this is its own storage).
+    pub test_card_book: Arc<dyn TestCardBook>,
     pub engine: Engine,
     /// Reads the engine's commit counter (SQLite), for the lifecycle benchmark.
     pub write_commits: Option<Arc<dyn Fn() -> Option<u64> + Send + Sync>>,
@@ -221,7 +225,8 @@ impl Stores {
             webhooks: store.clone(),
             customers: store.clone(),
             wallets: store.clone(),
-            wallet_book: store,
+            wallet_book: store.clone(),
+            test_card_book: store,
         }
     }
 }

@@ -32,7 +32,7 @@ async fn a_hundred_concurrent_approvals_capture_exactly_once(app: TestApp) {
     }
     let txns = app.get(&m.sk, &format!("/v1/transactions?payment_intent={id}&type=payment")).await;
     assert_eq!(txns.body["data"].as_array().unwrap().len(), 1, "one capture row");
-    let view = app.test_card.view(&id);
+    let view = app.test_card.view(&id).await;
     assert_eq!((view.authorizations, view.captures), (1, 1), "the processor authorized and captured once");
     app.assert_ledger_balanced().await;
 }
@@ -56,7 +56,7 @@ async fn twenty_concurrent_partial_refunds_never_exceed_the_capture(app: TestApp
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["amount_refunded"], 9000);
     assert_eq!(intent.body["status"], "partially_refunded");
-    assert_eq!(app.test_card.view(&id).refunded, 9000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 9000);
     app.assert_ledger_balanced().await;
 }
 
@@ -72,7 +72,7 @@ async fn concurrent_confirms_capture_exactly_once(app: TestApp) {
     .await;
     let ok = replies.iter().filter(|r| r.as_ref().unwrap().status == StatusCode::OK).count();
     assert_eq!(ok, 1);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     app.assert_ledger_balanced().await;
 }
 

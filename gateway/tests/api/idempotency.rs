@@ -53,7 +53,7 @@ async fn the_same_key_and_body_replays_the_saved_response(app: TestApp) {
     let r1 = app.post_idem(&m.sk, "/v1/refunds", refund.clone(), Some("refund-1")).await;
     let r2 = app.post_idem(&m.sk, "/v1/refunds", refund, Some("refund-1")).await;
     assert_eq!(r1.raw, r2.raw);
-    assert_eq!(app.test_card.view(&id).refunded, 1000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 1000);
     app.assert_ledger_balanced().await;
 }
 
@@ -112,7 +112,7 @@ async fn fifty_concurrent_requests_with_one_key_have_one_effect(app: TestApp) {
     }
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["amount_refunded"], 700);
-    assert_eq!(app.test_card.view(&id).refunded, 700);
+    assert_eq!(app.test_card.view(&id).await.refunded, 700);
     app.assert_ledger_balanced().await;
 }
 
@@ -191,7 +191,7 @@ async fn a_retry_after_a_crash_mid_refund_does_not_refund_twice(app: TestApp) {
 
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["amount_refunded"], 2500);
-    assert_eq!(app.test_card.view(&id).refunded, 2500);
+    assert_eq!(app.test_card.view(&id).await.refunded, 2500);
     app.assert_ledger_balanced().await;
 }
 
@@ -220,7 +220,7 @@ async fn a_refund_left_pending_by_a_crash_is_settled_once_by_the_sweep(app: Test
     assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 0);
     let settled = app.get(&m.sk, &format!("/v1/refunds/{}", new.id)).await;
     assert_eq!(settled.body["status"], "succeeded");
-    assert_eq!(app.test_card.view(&id).refunded, 4000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 4000);
     app.assert_ledger_balanced().await;
 }
 
@@ -275,7 +275,7 @@ async fn a_refund_key_cannot_be_reused_for_another_refund_even_after_it_was_purg
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", other.raw);
     assert_eq!(other.code(), "idempotency_key_reused");
     assert_eq!(app.get(&m.sk, &format!("/v1/payment_intents/{second}")).await.body["amount_refunded"], 0);
-    assert_eq!(app.test_card.view(&first).refunded, 1000);
+    assert_eq!(app.test_card.view(&first).await.refunded, 1000);
     app.assert_ledger_balanced().await;
 }
 
@@ -289,5 +289,5 @@ async fn a_full_refund_retried_with_its_key_after_the_purge_finds_the_first(app:
     let retry = app.post_idem(&m.sk, "/v1/refunds", json!({ "payment_intent": id }), Some("all")).await;
     assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.raw);
     assert_eq!(retry.id(), first.id());
-    assert_eq!(app.test_card.view(&id).refunded, 6000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 6000);
 }

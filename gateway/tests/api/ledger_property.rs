@@ -108,7 +108,7 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
     for (scope, id, _) in &intents {
         let i = app.store.get_intent(scope, id).await.unwrap();
         prop_assert!(i.amount_refunded <= i.amount_captured && i.amount_captured <= i.amount.minor_units());
-        let view = app.test_card.view(id);
+        let view = app.test_card.view(id).await;
         prop_assert!(view.captures <= 1, "the processor captured {} once at most", id);
         prop_assert!(view.refunded <= i.amount_captured, "the processor refunded at most what we captured");
     }

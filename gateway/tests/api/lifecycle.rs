@@ -49,7 +49,7 @@ async fn an_automatic_intent_is_created_approved_and_captured(app: TestApp) {
     let fetched = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(fetched.body["status"], "succeeded");
     assert!(fetched.body.get("client_secret").is_none(), "the client secret is shown at creation only");
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     app.assert_ledger_balanced().await;
 }
 
@@ -67,7 +67,7 @@ async fn a_manual_intent_is_captured_only_by_a_confirm_with_the_right_amount(app
     let after_wrong = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(after_wrong.body["status"], "requires_confirmation");
     assert_eq!(after_wrong.body["amount_captured"], 0, "nothing is captured on a mismatch");
-    assert_eq!(app.test_card.view(&id).captures, 0);
+    assert_eq!(app.test_card.view(&id).await.captures, 0);
     let txns = app.get(&m.sk, &format!("/v1/transactions?payment_intent={id}")).await;
     assert_eq!(txns.body["data"].as_array().unwrap().len(), 0);
 
@@ -76,7 +76,7 @@ async fn a_manual_intent_is_captured_only_by_a_confirm_with_the_right_amount(app
     assert_eq!(right.status, StatusCode::OK, "{}", right.raw);
     assert_eq!(right.body["status"], "succeeded");
     assert_eq!(right.body["amount_captured"], 5000);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
 
     let again = app.post(&m.sk, &format!("/v1/payment_intents/{id}/confirm"), json!({ "amount": 5000 })).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -104,7 +104,7 @@ async fn an_intent_not_confirmed_within_ten_minutes_is_voided(app: TestApp) {
         let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
         assert_eq!(intent.body["status"], "expired");
         assert_eq!(intent.body["amount_captured"], 0);
-        assert_eq!(app.test_card.view(id).captures, 0);
+        assert_eq!(app.test_card.view(id).await.captures, 0);
     }
     app.assert_ledger_balanced().await;
 }
@@ -137,8 +137,8 @@ async fn cancel_works_only_before_payment(app: TestApp) {
     assert_eq!(released.body["status"], "canceled");
     let confirm = app.post(&m.sk, &format!("/v1/payment_intents/{held}/confirm"), json!({ "amount": 10000 })).await;
     assert_eq!(confirm.status, StatusCode::CONFLICT);
-    assert_eq!(app.test_card.view(&held).captures, 0);
-    assert_eq!(app.test_card.view(&held).voided, 1, "the authorization was released at the processor");
+    assert_eq!(app.test_card.view(&held).await.captures, 0);
+    assert_eq!(app.test_card.view(&held).await.voided, 1, "the authorization was released at the processor");
     app.assert_ledger_balanced().await;
 }
 
@@ -178,7 +178,7 @@ async fn partial_and_full_refunds_never_exceed_the_captured_amount(app: TestApp)
     let amounts: Vec<i64> = listed.body["data"].as_array().unwrap().iter().map(|r| r["amount"].as_i64().unwrap()).collect();
     assert_eq!(amounts.iter().sum::<i64>(), 10000);
     assert_eq!(amounts.len(), 3);
-    assert_eq!(app.test_card.view(&id).refunded, 10000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 10000);
 
     let unpaid = app.create_intent(&m.sk, json!({})).await;
     let refund_unpaid = app.post(&m.sk, "/v1/refunds", json!({ "payment_intent": unpaid, "amount": 100 })).await;
@@ -217,7 +217,7 @@ async fn an_expired_intent_cannot_be_approved(app: TestApp) {
     assert_eq!(reply.code(), "intent_expired");
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "expired");
-    assert_eq!(app.test_card.view(&id).authorizations, 0, "the processor is never asked");
+    assert_eq!(app.test_card.view(&id).await.authorizations, 0, "the processor is never asked");
 
     let by_helper = app.create_intent(&m.sk, json!({})).await;
     let expired = app.post(&m.sk, &format!("/v1/test_helpers/payment_intents/{by_helper}/expire"), json!({})).await;

@@ -81,7 +81,7 @@ async fn a_confirm_whose_answer_was_lost_captures_once(app: TestApp) {
     let id = manual_intent_awaiting_confirmation(&app, &m).await;
     let retry = lose_then_retry(&app, &m.sk, &format!("/v1/payment_intents/{id}/confirm"), json!({ "amount": 10000 }), "confirm-lost").await;
     assert_eq!((retry.status, retry.body["status"].as_str()), (StatusCode::OK, Some("succeeded")), "{}", retry.raw);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     assert_eq!(count(&app, &m.sk, &format!("/v1/transactions?payment_intent={id}&type=payment")).await, 1);
     app.assert_ledger_balanced().await;
 }
@@ -104,7 +104,7 @@ async fn a_refund_whose_answer_was_lost_refunds_once(app: TestApp) {
     let refunds = app.get(&m.sk, &format!("/v1/refunds?payment_intent={id}")).await;
     assert_eq!(refunds.body["data"].as_array().unwrap().len(), 1, "one refund");
     assert_eq!(refunds.body["data"][0]["id"], retry.body["id"], "the same refund");
-    assert_eq!(app.test_card.view(&id).refunded, 3000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 3000);
     app.assert_ledger_balanced().await;
 }
 
@@ -162,7 +162,7 @@ async fn test_helper_approvals_declines_expiries_and_scans_whose_answers_were_lo
     let approved = app.create_intent(&m.sk, json!({})).await;
     let retry = lose_then_retry(&app, &m.sk, &format!("/v1/test_helpers/payment_intents/{approved}/approve"), json!({}), "approve-lost").await;
     assert_eq!((retry.status, retry.body["status"].as_str()), (StatusCode::OK, Some("succeeded")), "{}", retry.raw);
-    let view = app.test_card.view(&approved);
+    let view = app.test_card.view(&approved).await;
     assert_eq!((view.authorization_requests, view.captures), (1, 1), "authorized and captured once");
     app.assert_ledger_balanced().await;
 
@@ -196,7 +196,7 @@ async fn a_refusal_whose_answer_was_lost_is_refused_again(app: TestApp) {
     let again = app.post_idem(&m.sk, "/v1/refunds", body, Some("refused-lost")).await;
     assert!(again.replayed);
     assert_eq!(again.raw, retry.raw);
-    assert_eq!(app.test_card.view(&id).refunded, 0);
+    assert_eq!(app.test_card.view(&id).await.refunded, 0);
     assert_eq!(count(&app, &m.sk, &format!("/v1/refunds?payment_intent={id}")).await, 0);
 }
 
@@ -238,11 +238,11 @@ async fn an_approval_cut_off_after_it_reached_processing_is_finished_by_the_retr
     app.clock.advance_minutes(2);
     let retry = app.post_idem(&m.sk, &path, body.clone(), Some("approve-cut")).await;
     assert_eq!((retry.status, retry.body["status"].as_str()), (StatusCode::OK, Some("succeeded")), "not intent_unexpected_state: {}", retry.raw);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     let again = app.post_idem(&m.sk, &path, body, Some("approve-cut")).await;
     assert!(again.replayed);
     assert_eq!(again.raw, retry.raw);
-    assert_eq!(app.test_card.view(&id).authorization_requests, 1, "the processor was asked once");
+    assert_eq!(app.test_card.view(&id).await.authorization_requests, 1, "the processor was asked once");
     app.assert_ledger_balanced().await;
 }
 
@@ -259,7 +259,7 @@ async fn a_confirm_cut_off_after_the_capture_started_is_finished_by_the_retry(ap
     app.clock.advance_minutes(2);
     let retry = app.post_idem(&m.sk, &path, body, Some("confirm-cut")).await;
     assert_eq!((retry.status, retry.body["status"].as_str()), (StatusCode::OK, Some("succeeded")), "{}", retry.raw);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     assert_eq!(count(&app, &m.sk, &format!("/v1/transactions?payment_intent={id}&type=payment")).await, 1);
     app.assert_ledger_balanced().await;
 }
@@ -285,7 +285,7 @@ async fn a_refund_cut_off_after_its_reservation_is_settled_by_the_retry(app: Tes
     let retry = app.post_idem(&m.sk, "/v1/refunds", body, Some("refund-cut")).await;
     assert_eq!((retry.status, retry.body["status"].as_str()), (StatusCode::CREATED, Some("succeeded")), "{}", retry.raw);
     assert_eq!(retry.id(), new.id, "the reserved refund, settled");
-    assert_eq!(app.test_card.view(&id).refunded, 2500);
+    assert_eq!(app.test_card.view(&id).await.refunded, 2500);
     app.assert_ledger_balanced().await;
 }
 

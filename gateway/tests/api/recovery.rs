@@ -22,7 +22,32 @@ crate::on_both_engines!(
     a_processor_timeout_is_resolved_by_a_status_check_and_charged_once,
     an_authorization_whose_answer_was_lost_in_a_crash_is_found_by_the_sweeps_status_check,
     while_the_status_check_cannot_reach_the_processor_the_intent_stays_processing,
+    the_processor_remembers_its_decision_across_a_restart_so_recovery_captures_instead_of_failing,
 );
+
+/// The whole process restarts between the processor's approval and our record of it: a new
+/// process, with a new test card processor, over the same database. The processor's book is
+/// durable, so the sweep's status check finds the approval and captures it, once.
+async fn the_processor_remembers_its_decision_across_a_restart_so_recovery_captures_instead_of_failing(app: TestApp) {
+    let m = app.merchant().await;
+    let id = app.create_intent(&m.sk, json!({})).await;
+    start_processing(&app, &scope(&m), &id).await;
+    authorize_at_processor(&app, &id).await;
+    // The process dies here; another starts over the same database.
+    let restarted = std::sync::Arc::new(gateway::service::Services::new(
+        app.store.clone(),
+        app.clock.clone() as std::sync::Arc<dyn Clock>,
+        gateway::domain::keys::KeyHasher::new(gateway::secret::Secret::new(crate::helpers::HASH_SECRET)),
+        "https://pay.example.test".into(),
+    ));
+    app.clock.advance_minutes(3);
+    assert_eq!(restarted.sweep().await.unwrap().recovered_intents, 1);
+    let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
+    assert_eq!(intent.body["status"], "succeeded", "not processing_interrupted: {}", intent.raw);
+    let view = app.test_card.view(&id).await;
+    assert_eq!((view.authorization_requests, view.captures), (1, 1), "authorized once, captured once");
+    app.assert_ledger_balanced().await;
+}
 
 fn scope(m: &crate::helpers::TestMerchant) -> Scope {
     Scope { merchant_id: m.id.clone(), livemode: false }
@@ -75,7 +100,7 @@ async fn an_approval_cut_off_after_authorization_is_captured_once_by_the_sweep(a
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 0);
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "succeeded");
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     let payments = app.get(&m.sk, &format!("/v1/transactions?payment_intent={id}&type=payment")).await;
     assert_eq!(payments.body["data"].as_array().unwrap().len(), 1);
     app.assert_ledger_balanced().await;
@@ -91,10 +116,10 @@ async fn a_manual_approval_cut_off_after_authorization_waits_for_confirmation(ap
     app.services.sweep().await.unwrap();
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "requires_confirmation");
-    assert_eq!(app.test_card.view(&id).captures, 0, "never captured without the merchant's confirm");
+    assert_eq!(app.test_card.view(&id).await.captures, 0, "never captured without the merchant's confirm");
     let confirmed = app.post(&m.sk, &format!("/v1/payment_intents/{id}/confirm"), json!({ "amount": 10000 })).await;
     assert_eq!(confirmed.body["status"], "succeeded", "{}", confirmed.raw);
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     app.assert_ledger_balanced().await;
 }
 
@@ -115,7 +140,7 @@ async fn a_capture_during_a_processor_outage_is_finished_once_when_it_is_back(ap
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "succeeded");
-    assert_eq!(app.test_card.view(&id).captures, 1);
+    assert_eq!(app.test_card.view(&id).await.captures, 1);
     app.assert_ledger_balanced().await;
 }
 
@@ -136,7 +161,7 @@ async fn a_refund_during_a_processor_outage_stays_pending_then_settles_once(app:
     app.clock.advance_minutes(1);
     assert_eq!(app.services.sweep().await.unwrap().settled_refunds, 1);
     assert_eq!(app.get(&m.sk, &format!("/v1/refunds/{}", refund.id())).await.body["status"], "succeeded");
-    assert_eq!(app.test_card.view(&id).refunded, 4000);
+    assert_eq!(app.test_card.view(&id).await.refunded, 4000);
     app.assert_ledger_balanced().await;
 }
 
@@ -145,7 +170,7 @@ async fn a_processor_timeout_is_resolved_by_a_status_check_and_charged_once(app:
     let id = app.create_intent(&m.sk, json!({})).await;
     let approved = app.approve(&m.sk, &id, gateway::connector::test_card::CARD_TIMEOUT).await;
     assert_eq!(approved.body["status"], "succeeded", "{}", approved.raw);
-    let view = app.test_card.view(&id);
+    let view = app.test_card.view(&id).await;
     assert_eq!(
         (view.authorization_requests, view.authorizations, view.captures),
         (1, 1, 1),
@@ -164,7 +189,7 @@ async fn an_authorization_whose_answer_was_lost_in_a_crash_is_found_by_the_sweep
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "succeeded", "{}", intent.raw);
-    let view = app.test_card.view(&id);
+    let view = app.test_card.view(&id).await;
     assert_eq!((view.authorization_requests, view.authorizations, view.captures), (1, 1, 1));
     app.assert_ledger_balanced().await;
 }
@@ -184,7 +209,7 @@ async fn while_the_status_check_cannot_reach_the_processor_the_intent_stays_proc
     assert_eq!(app.services.sweep().await.unwrap().recovered_intents, 1);
     let intent = app.get(&m.sk, &format!("/v1/payment_intents/{id}")).await;
     assert_eq!(intent.body["status"], "succeeded");
-    let view = app.test_card.view(&id);
+    let view = app.test_card.view(&id).await;
     assert_eq!((view.authorization_requests, view.authorizations, view.captures), (1, 1, 1));
     app.assert_ledger_balanced().await;
 }

@@ -33,6 +33,7 @@ crate::on_both_engines!(
     expired_revoked_and_unknown_refresh_tokens_are_invalid,
     only_refresh_families_expired_through_and_through_are_purged,
     an_intent_found_by_its_code_is_read_in_one_piece_while_a_phone_approves_it,
+    the_test_card_book_decides_once_per_reference_and_forgets_only_what_can_no_longer_move_money,
 );
 
 fn scope(merchant: &str) -> Scope {
@@ -377,4 +378,35 @@ async fn an_intent_found_by_its_code_is_read_in_one_piece_while_a_phone_approves
         assert!(matches!(applied, TransitionOutcome::Applied(_)));
         reader.await.expect("every read is one snapshot");
     }
+}
+
+async fn the_test_card_book_decides_once_per_reference_and_forgets_only_what_can_no_longer_move_money(app: TestApp) {
+    use gateway::store::CardAuthorization;
+    let decision = |id: &str, reference: &str, code: &str| CardAuthorization {
+        id: id.into(),
+        reference: reference.into(),
+        response_code: code.into(),
+        amount: 1000,
+        captured: false,
+        voided: false,
+        requests: 1,
+        refunded: 0,
+    };
+    let first = app.store.card_decide(&decision("tc_a", "pi_a", "00"), START).await.unwrap();
+    let again = app.store.card_decide(&decision("tc_other", "pi_a", "05"), START).await.unwrap();
+    assert_eq!((again.id.as_str(), again.response_code.as_str(), again.requests), ("tc_a", "00", 2), "the first decision stands");
+    assert_eq!(first.requests, 1);
+    assert!(app.store.card_capture("tc_a", 1000).await.unwrap());
+    assert!(app.store.card_capture("tc_a", 1000).await.unwrap(), "captures are idempotent");
+    assert!(!app.store.card_capture("tc_a", 999).await.unwrap(), "not for another amount");
+    assert!(app.store.card_refund("tc_a", "re_1", 600).await.unwrap());
+    assert!(app.store.card_refund("tc_a", "re_1", 600).await.unwrap(), "once per refund reference");
+    assert!(!app.store.card_refund("tc_a", "re_2", 401).await.unwrap(), "never more than captured");
+    app.store.card_decide(&decision("tc_b", "pi_b", "05"), START).await.unwrap();
+    app.store.card_decide(&decision("tc_c", "pi_c", "00"), START).await.unwrap();
+    app.store.card_void("tc_c").await.unwrap();
+    assert!(!app.store.card_capture("tc_c", 1000).await.unwrap(), "a void is final");
+    assert_eq!(app.store.card_prune(START + 1).await.unwrap(), 2, "the declined and the voided go");
+    assert_eq!(app.store.card_authorization("pi_a").await.unwrap().map(|a| a.refunded), Some(600), "the captured one stays");
+    assert_eq!(app.store.card_authorization("pi_b").await.unwrap(), None);
 }

@@ -75,7 +75,7 @@ async fn approving_with_the_wallet_captures_once_and_moves_the_balance(app: Brid
     let retried = approve(&app, &phone, &code, w["id"].as_str().unwrap()).await;
     assert_eq!((retried.status, &retried.body["status"]), (StatusCode::OK, &json!("succeeded")), "a retry gets the first outcome: {}", retried.raw);
     assert_eq!(balance(&app, &phone, "KRW").await, 988_000, "a second approval moves nothing");
-    assert_eq!(app.core.test_card.view(&id).authorization_requests, 0);
+    assert_eq!(app.core.test_card.view(&id).await.authorization_requests, 0);
     let other = app.sign_up("someone-else@example.com").await;
     let late = approve(&app, &other, &code, "card_test_visa").await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "approval_closed"), "{}", late.raw);
@@ -137,7 +137,7 @@ async fn each_test_card_gives_its_outcome_through_the_wallet_api(app: BridgeApp)
         let intent = app.intent_status(&m, &id).await;
         assert_eq!(intent["failure_code"], failure, "{card}");
         assert_eq!(intent["connector"], "test_card");
-        let at_processor = app.core.test_card.view(&id);
+        let at_processor = app.core.test_card.view(&id).await;
         assert_eq!(at_processor.authorization_requests, 1, "{card}: never authorized twice");
         assert_eq!(at_processor.captures, u32::from(status == "succeeded"), "{card}");
     }

@@ -9,18 +9,21 @@
 //! | any other number passing the Luhn check | approved |
 //! | a number failing the Luhn check | declined (`invalid_card`) |
 //!
-//! It keeps its own book of authorizations, captures and refunds, so tests can check that money
-//! moved once at the processor too.
+//! It keeps its own book of decisions, authorizations, captures and refunds in the database
+//! (`store::TestCardBook`), as a real processor keeps its own: after a restart its status check
+//! still knows what it decided, so crash recovery works the way it does with an upstream PG, and
+//! tests can check that money moved once at the processor too.
 
 pub mod transformers;
 
 use super::{Authorization, AuthorizeRequest, Connector, ConnectorError, PaymentMethod, RefundResult};
+use crate::clock::Clock;
 use crate::domain::money::Amount;
 use crate::ids::random_base62;
+use crate::store::{CardAuthorization, StoreError, TestCardBook};
 use async_trait::async_trait;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use transformers::{AuthorizationResponse, ResponseCode};
 
 pub const NAME: &str = "test_card";
@@ -29,22 +32,9 @@ pub const CARD_DECLINED: &str = "4000000000000002";
 pub const CARD_INSUFFICIENT_FUNDS: &str = "4000000000009995";
 pub const CARD_TIMEOUT: &str = "4000000000000119";
 
-#[derive(Debug, Default, Clone)]
-struct AuthorizationBook {
-    reference: String,
-    amount: i64,
-    captures: u32,
-    voided: bool,
-    refunds: HashMap<String, i64>,
-}
-
-#[derive(Default)]
 pub struct TestCardProcessor {
-    book: Mutex<HashMap<String, AuthorizationBook>>,
-    /// Every authorization request's outcome by our reference, for status checks.
-    decisions: Mutex<HashMap<String, AuthorizationResponse>>,
-    /// Authorization requests received, by our reference.
-    requests: Mutex<HashMap<String, u32>>,
+    book: Arc<dyn TestCardBook>,
+    clock: Arc<dyn Clock>,
     /// While set, every call fails as if the processor could not be reached (outage drills).
     unreachable: AtomicBool,
 }
@@ -61,20 +51,20 @@ pub struct ProcessorView {
 }
 
 impl TestCardProcessor {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(book: Arc<dyn TestCardBook>, clock: Arc<dyn Clock>) -> Self {
+        Self { book, clock, unreachable: AtomicBool::new(false) }
     }
 
-    pub fn view(&self, reference: &str) -> ProcessorView {
-        let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
-        let auths: Vec<_> = book.values().filter(|a| a.reference == reference).collect();
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner()).get(reference).copied().unwrap_or(0);
+    /// The book's record of `reference` (for tests: money moved once at the processor too).
+    pub async fn view(&self, reference: &str) -> ProcessorView {
+        let found = self.book.card_authorization(reference).await.ok().flatten();
+        let approved = found.as_ref().filter(|a| a.response_code == ResponseCode::Approved.wire());
         ProcessorView {
-            authorization_requests: requests,
-            authorizations: auths.len(),
-            captures: auths.iter().map(|a| a.captures).sum(),
-            voided: auths.iter().filter(|a| a.voided).count(),
-            refunded: auths.iter().flat_map(|a| a.refunds.values()).sum(),
+            authorization_requests: found.as_ref().map_or(0, |a| a.requests as u32),
+            authorizations: usize::from(approved.is_some()),
+            captures: u32::from(approved.is_some_and(|a| a.captured)),
+            voided: usize::from(approved.is_some_and(|a| a.voided)),
+            refunded: approved.map_or(0, |a| a.refunded),
         }
     }
 
@@ -100,6 +90,16 @@ impl TestCardProcessor {
             _ => ResponseCode::InvalidCardNumber,
         }
     }
+}
+
+/// The book cannot be read: as a processor that does not answer (the outcome is unknown).
+fn book_unavailable(e: StoreError) -> ConnectorError {
+    ConnectorError::Timeout(format!("test card book: {e}"))
+}
+
+fn response(a: &CardAuthorization) -> Result<AuthorizationResponse, ConnectorError> {
+    let code = ResponseCode::from_wire(&a.response_code).ok_or_else(|| ConnectorError::Refused(format!("unknown response code {}", a.response_code)))?;
+    Ok(AuthorizationResponse { code, authorization_id: a.id.clone() })
 }
 
 pub fn luhn_valid(number: &str) -> bool {
@@ -129,77 +129,53 @@ impl Connector for TestCardProcessor {
         let PaymentMethod::TestCard { number } = &req.payment_method else {
             return Ok(Authorization::Declined(super::DeclineReason::InvalidCard));
         };
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry(req.reference.clone()).or_default() += 1;
-        }
-        let mut decisions = self.decisions.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
         // Like a real processor, one decision per reference: a repeated request gets the first answer.
-        if let Some(decided) = decisions.get(&req.reference) {
-            return Ok(transformers::to_authorization(decided.clone()));
-        }
-        let code = Self::respond(number);
-        let authorization_id = format!("tc_auth_{}", random_base62(20));
-        if code == ResponseCode::Approved {
-            let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
-            book.insert(
-                authorization_id.clone(),
-                AuthorizationBook { reference: req.reference.clone(), amount: req.amount.minor_units(), ..Default::default() },
-            );
-        }
-        let response = AuthorizationResponse { code, authorization_id };
-        decisions.insert(req.reference.clone(), response.clone());
-        if number == CARD_TIMEOUT {
+        let asked = CardAuthorization {
+            id: format!("tc_auth_{}", random_base62(20)),
+            reference: req.reference.clone(),
+            response_code: Self::respond(number).wire().to_owned(),
+            amount: req.amount.minor_units(),
+            captured: false,
+            voided: false,
+            requests: 1,
+            refunded: 0,
+        };
+        let decided = self.book.card_decide(&asked, self.clock.now()).await.map_err(book_unavailable)?;
+        if number == CARD_TIMEOUT && decided.requests == 1 {
             return Err(ConnectorError::Timeout("no answer from the test card processor".into()));
         }
-        Ok(transformers::to_authorization(response))
+        Ok(transformers::to_authorization(response(&decided)?))
     }
 
     async fn authorization_status(&self, reference: &str) -> Result<Option<Authorization>, ConnectorError> {
         self.reachable()?;
-        let decisions = self.decisions.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
-        Ok(decisions.get(reference).cloned().map(transformers::to_authorization))
+        match self.book.card_authorization(reference).await.map_err(book_unavailable)? {
+            Some(decided) => Ok(Some(transformers::to_authorization(response(&decided)?))),
+            None => Ok(None),
+        }
     }
 
     async fn capture(&self, connector_ref: &str, amount: Amount) -> Result<(), ConnectorError> {
-        let amount = amount.minor_units();
         self.reachable()?;
-        let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
-        // An authorization from before a restart is not in this in-memory book: honour it.
-        let auth = book
-            .entry(connector_ref.to_owned())
-            .or_insert_with(|| AuthorizationBook { amount, ..Default::default() });
-        if auth.voided || amount != auth.amount {
-            return Err(ConnectorError::Refused("authorization voided or amount differs".into()));
+        if self.book.card_capture(connector_ref, amount.minor_units()).await.map_err(book_unavailable)? {
+            Ok(())
+        } else {
+            Err(ConnectorError::Refused("authorization unknown, declined, voided, or for another amount".into()))
         }
-        auth.captures = 1;
-        Ok(())
     }
 
     async fn void(&self, connector_ref: &str) -> Result<(), ConnectorError> {
         self.reachable()?;
-        let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
-        if let Some(auth) = book.get_mut(connector_ref) {
-            if auth.captures == 0 {
-                auth.voided = true;
-            }
-        }
-        Ok(())
+        self.book.card_void(connector_ref).await.map_err(book_unavailable)
     }
 
     async fn refund(&self, connector_ref: &str, refund_reference: &str, amount: Amount) -> Result<RefundResult, ConnectorError> {
-        let amount = amount.minor_units();
         self.reachable()?;
-        let mut book = self.book.lock().map_err(|_| ConnectorError::Unavailable("book poisoned".into()))?;
-        // A capture from before a restart: the core's compare-and-set already bounds the amount.
-        let auth = book
-            .entry(connector_ref.to_owned())
-            .or_insert_with(|| AuthorizationBook { amount: i64::MAX, captures: 1, ..Default::default() });
-        let already: i64 = auth.refunds.iter().filter(|(r, _)| r.as_str() != refund_reference).map(|(_, a)| a).sum();
-        if auth.captures == 0 || already + amount > auth.amount {
-            return Ok(RefundResult::Failed { code: "refund_exceeds_capture".into() });
+        if self.book.card_refund(connector_ref, refund_reference, amount.minor_units()).await.map_err(book_unavailable)? {
+            Ok(RefundResult::Succeeded { connector_ref: format!("tc_ref_{refund_reference}") })
+        } else {
+            Ok(RefundResult::Failed { code: "refund_exceeds_capture".into() })
         }
-        auth.refunds.insert(refund_reference.to_owned(), amount);
-        Ok(RefundResult::Succeeded { connector_ref: format!("tc_ref_{refund_reference}") })
     }
 }
 

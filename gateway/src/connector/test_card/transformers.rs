@@ -16,6 +16,12 @@ pub enum ResponseCode {
 }
 
 impl ResponseCode {
+    pub const ALL: [ResponseCode; 4] = [ResponseCode::Approved, ResponseCode::DoNotHonor, ResponseCode::InsufficientFunds, ResponseCode::InvalidCardNumber];
+
+    pub fn from_wire(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.wire() == code)
+    }
+
     pub fn wire(self) -> &'static str {
         match self {
             ResponseCode::Approved => "00",
