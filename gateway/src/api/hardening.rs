@@ -22,12 +22,19 @@ pub fn hardened<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
         .layer(axum::middleware::from_fn(refuse_ambiguous))
 }
 
+/// Put on a request whose head carried both `Content-Length` and `Transfer-Encoding` (the server
+/// sees the raw head; the HTTP parser keeps only one of them).
+#[derive(Debug, Clone, Copy)]
+pub struct FramedTwice;
+
 /// Refuses requests that two parsers could read two ways: a body framed both by
 /// `Content-Length` and by `Transfer-Encoding` (request smuggling behind a proxy), and two
 /// `Authorization` headers (which one speaks?). The connection is closed after the answer.
 async fn refuse_ambiguous(req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let refused = if headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING) {
+    let framed_twice = req.extensions().get::<FramedTwice>().is_some()
+        || (headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING));
+    let refused = if framed_twice {
         Some(ApiError::new(
             StatusCode::BAD_REQUEST,
             "request_framing_invalid",

@@ -14,6 +14,7 @@ crate::on_both_engines!(
     a_client_that_sends_its_headers_too_slowly_is_disconnected_but_an_event_stream_stays_open,
     one_client_cannot_hold_more_connections_than_its_share,
     clients_that_go_away_mid_request_cut_nothing_short,
+    a_request_framed_by_both_content_length_and_transfer_encoding_is_refused_over_the_wire,
 );
 
 fn authority(base: &str) -> String {
@@ -131,4 +132,31 @@ async fn clients_that_go_away_mid_request_cut_nothing_short(app: TestApp) {
         assert_eq!(reply.status, axum::http::StatusCode::OK, "acknowledged {id} is missing: {}", reply.raw);
     }
     app.assert_ledger_balanced().await;
+}
+
+/// One raw request; the whole answer the server sent before closing.
+async fn raw(base: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(authority(base)).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn a_request_framed_by_both_content_length_and_transfer_encoding_is_refused_over_the_wire(app: TestApp) {
+    let base = app.serve().await;
+    let m = app.merchant().await;
+    let body = json!({ "amount": 1000, "currency": "KRW", "merchant_order_id": "o", "order_name": "n", "customer_name": "c" }).to_string();
+    let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    let head = format!("POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n", m.sk);
+    // The parser alone would take the chunked body and drop Content-Length; a proxy may not.
+    let twice = raw(&base, &format!("{head}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n{chunked}")).await;
+    assert!(twice.starts_with("HTTP/1.1 400"), "{twice}");
+    assert!(twice.contains("request_framing_invalid"), "{twice}");
+    // The same body framed one way is fine, chunked or not.
+    let once = raw(&base, &format!("{head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunked}")).await;
+    assert!(once.starts_with("HTTP/1.1 201"), "{once}");
+    let plain = raw(&base, &format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())).await;
+    assert!(plain.starts_with("HTTP/1.1 201"), "{plain}");
+    assert_eq!(app.get(&m.sk, "/v1/payment_intents").await.body["data"].as_array().unwrap().len(), 2, "the refused one made nothing");
 }

@@ -7,6 +7,9 @@
 //! Request bodies have their own read limit (`api::body_read_timeout`, in the router), and every
 //! change runs to its end even when its client goes away (`api::run_to_completion`).
 
+mod framing;
+
+use crate::api::hardening::FramedTwice;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -101,11 +104,17 @@ pub async fn serve(listener: TcpListener, app: Router, settings: ServeSettings, 
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let verdicts = framing::Verdicts::default();
+        let heads = verdicts.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            if heads.next() {
+                req.extensions_mut().insert(FramedTwice);
+            }
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(framing::Scanned::new(stream, verdicts));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             let _slot = slot;
             if let Err(e) = connection.await {
