@@ -323,7 +323,8 @@ async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
     Ok(Arc::new(
         Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
             .with_webhook_settings(webhooks)
-            .with_app_links(config.app_links.clone()),
+            .with_app_links(config.app_links.clone())
+            .with_idempotency_lease(Duration::from_secs(config.idempotency_lease_secs)),
     ))
 }
 

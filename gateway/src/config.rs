@@ -37,6 +37,8 @@ pub struct Config {
     pub max_connections_per_client: usize,
     /// How logs are written.
     pub log_format: LogFormat,
+    /// How long a request holds its Idempotency-Key before a retry may take it over.
+    pub idempotency_lease_secs: u64,
 }
 
 /// Logs for a person (text, coloured only on a terminal) or for a collector (one JSON object per line).
@@ -64,6 +66,7 @@ struct FileConfig {
     client_ip_header: Option<String>,
     max_connections_per_client: Option<usize>,
     log_format: Option<String>,
+    idempotency_lease_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +86,8 @@ impl Config {
     /// then the environment: `PAYGATE_BIND`, `PAYGATE_PUBLIC_URL`, `DATABASE_URL`,
     /// `PAYGATE_KEY_HASH_SECRET`, `PAYGATE_SWEEP_INTERVAL_SECS`, `REDIS_URL`, `PAYGATE_WEBHOOK_ALLOW_PRIVATE`,
     /// `PAYGATE_APP_SCHEME`, `PAYGATE_ANDROID_PACKAGE`, `PAYGATE_APPLE_APP_IDS`, `PAYGATE_ANDROID_CERT_SHA256`,
-    /// `PAYGATE_CLIENT_IP_HEADER`, `PAYGATE_MAX_CONNECTIONS_PER_CLIENT`, `PAYGATE_LOG_FORMAT`.
+    /// `PAYGATE_CLIENT_IP_HEADER`, `PAYGATE_MAX_CONNECTIONS_PER_CLIENT`, `PAYGATE_LOG_FORMAT`,
+    /// `PAYGATE_IDEMPOTENCY_LEASE_SECS`.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::from_sources(file, env)
@@ -186,7 +190,16 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(ConfigError::Invalid(format!("log_format `{other}` must be text or json"))),
         };
+        let idempotency_lease_secs = env("PAYGATE_IDEMPOTENCY_LEASE_SECS")
+            .map(|v| v.parse().map_err(|_| ConfigError::Invalid("PAYGATE_IDEMPOTENCY_LEASE_SECS must be a whole number".into())))
+            .transpose()?
+            .or(file_config.idempotency_lease_secs)
+            .unwrap_or(60);
+        if idempotency_lease_secs == 0 {
+            return Err(ConfigError::Invalid("idempotency_lease_secs must be at least 1".into()));
+        }
         Ok(Config {
+            idempotency_lease_secs,
             max_connections_per_client,
             log_format,
             client_ip_header,
@@ -255,6 +268,23 @@ mod tests {
         assert_eq!(config.public_url, "https://pay.example.com");
         assert_eq!(config.database_url, db);
         assert!(dir.path().join("key-hash-secret").exists());
+    }
+
+    #[test]
+    fn the_idempotency_lease_is_a_minute_unless_set_and_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/x.db", dir.path().display());
+        let with = |lease: Option<&str>| {
+            let mut env: HashMap<&str, String> = [("DATABASE_URL", db.clone())].into();
+            if let Some(lease) = lease {
+                env.insert("PAYGATE_IDEMPOTENCY_LEASE_SECS", lease.into());
+            }
+            Config::from_sources(None, |k| env.get(k).cloned())
+        };
+        assert_eq!(with(None).unwrap().idempotency_lease_secs, 60);
+        assert_eq!(with(Some("2")).unwrap().idempotency_lease_secs, 2);
+        assert!(with(Some("0")).unwrap_err().to_string().contains("at least 1"));
+        assert!(with(Some("soon")).unwrap_err().to_string().contains("whole number"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 mod baseline;
 mod bench;
+mod chaos;
+mod chaos_report;
 mod client;
 mod gateway;
 mod http;
@@ -38,6 +40,9 @@ enum Command {
     /// Run the payment lifecycle benchmark: payments per second against a one-row-transaction
     /// baseline, per engine and concurrency.
     Lifecycle(lifecycle::Options),
+    /// The crash harness: whole payments with retries while the gateway is killed and restarted;
+    /// reports lost, duplicated and stuck objects and checks the ledger.
+    Chaos(chaos::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::BaselineServer { bind } => runtime.block_on(baseline::serve(bind)),
         Command::Sse(options) => runtime.block_on(bench::run(options, nofile)),
         Command::Lifecycle(options) => runtime.block_on(lifecycle::run(options)),
+        Command::Chaos(options) => runtime.block_on(chaos::run(options)),
     }
 }
 

@@ -138,10 +138,16 @@ fn skeleton() -> String {
 }
 
 /// Where new sections go when the report has no place for them yet.
-const GENERATED_END: &str = "<!-- end of generated sections -->";
+pub const GENERATED_END: &str = "<!-- end of generated sections -->";
 
-/// Replaces the section `id` of the report at `path` with `content` (adding it when missing).
+/// Replaces the section `id` of docs/performance.md at `path` with `content` (adding it when missing).
 pub fn splice(path: &std::path::Path, id: &str, content: &str) -> anyhow::Result<()> {
+    splice_into(path, id, content, skeleton)
+}
+
+/// Replaces the section `id` of the generated document at `path` with `content`, adding it when
+/// missing; a document without the end marker of generated sections starts from `skeleton()`.
+pub fn splice_into(path: &std::path::Path, id: &str, content: &str, skeleton: fn() -> String) -> anyhow::Result<()> {
     let begin = format!("<!-- begin {id} -->");
     let end = format!("<!-- end {id} -->");
     let block = format!("{begin}\n{}\n{end}", content.trim_end());

@@ -81,6 +81,11 @@ impl ServerProcess {
         Ok((ticks(11)? + ticks(12)?) as f64 / per_second)
     }
 
+    /// SIGKILL at once (no chance to finish anything), and waits until the process is gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited after a few seconds; returns every line the
     /// process printed on stdout.
     pub async fn stop(mut self) -> Vec<String> {

@@ -79,6 +79,9 @@ impl Currency {
         }
     }
 
+    /// Every supported currency, in the order the documents list them.
+    pub const ALL: [Currency; 7] = [Currency::KRW, Currency::USD, Currency::EUR, Currency::JPY, Currency::GBP, Currency::CNY, Currency::SGD];
+
     pub fn code(self) -> &'static str {
         match self {
             Currency::KRW => "KRW",

@@ -147,7 +147,10 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if id.is_empty() {
         return Ok(None);
     }
-    object_id(IdKind::Event, id, "Last-Event-ID")?;
+    // A malformed id names no event of this stream either.
+    if !IdKind::Event.is_well_formed(id) {
+        return Err(ApiError::bad_request("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID names no event of this stream."));
+    }
     Ok(Some(id.to_owned()))
 }
 

@@ -175,3 +175,38 @@ impl<S: Send + Sync> FromRequestParts<S> for MerchantAuth {
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_required", "Send your secret key as `Authorization: Bearer sk_...`."))
     }
 }
+
+/// Integer body fields as JSON Schema has them: `12000` and `12000.0` are the same integer (the
+/// OpenAPI documents say `type: integer`, which both satisfy), `12000.5` is not one.
+/// `#[serde(deserialize_with = "whole::number")]`, or `whole::optional` with `#[serde(default)]`.
+pub mod whole {
+    use serde::de::{Deserializer, Error, Unexpected};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Integer(i64),
+        Float(f64),
+    }
+
+    fn integer<E: Error>(number: Number) -> Result<i64, E> {
+        match number {
+            Number::Integer(n) => Ok(n),
+            // Within ±2^63 and without a fraction: exactly one i64.
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0 => Ok(f as i64),
+            Number::Float(f) => Err(E::invalid_type(Unexpected::Float(f), &"an integer")),
+        }
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        integer(Number::deserialize(d).map_err(|_| D::Error::custom("invalid type: expected an integer"))?)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Number>::deserialize(d).map_err(|_| D::Error::custom("invalid type: expected an integer"))? {
+            Some(n) => integer(n).map(Some),
+            None => Ok(None),
+        }
+    }
+}

@@ -84,7 +84,7 @@ pub async fn run(services: Arc<Services>, scope: IdempotencyScope, req: Request,
     };
     let fingerprint = hex::encode(Sha256::digest(&bytes));
     let now = services.clock.now();
-    let lease = match services.idempotency_begin(&scope, &fingerprint, now, now + LEASE_MS).await {
+    let lease = match services.idempotency_begin(&scope, &fingerprint, now, now + services.idempotency_lease).await {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(IdempotencyBegin::Mismatch) => {
             return ApiError::new(

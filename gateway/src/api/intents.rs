@@ -24,21 +24,31 @@ list_response!(PaymentIntentList, PaymentIntent);
 pub struct CreatePaymentIntentRequest {
     /// Positive integer in the currency's minor unit (KRW 12000 = ₩12,000; USD 1200 = $12.00).
     #[schema(example = 12000)]
+    #[schema(format = "contract:amount")]
+    #[serde(deserialize_with = "crate::api::extract::whole::number")]
     pub amount: i64,
     /// ISO 4217 code: KRW, USD, EUR, JPY, GBP, CNY or SGD.
     #[schema(example = "KRW")]
+    #[schema(format = "contract:currency")]
     pub currency: String,
     /// Your order id (1-64 characters).
+    #[schema(format = "contract:text:64")]
     pub merchant_order_id: String,
     /// Shown to the customer (1-200 characters).
+    #[schema(format = "contract:text:200")]
     pub order_name: String,
+    #[schema(format = "contract:text:100")]
     pub customer_name: String,
+    #[schema(format = "contract:customer_email")]
     pub customer_email: Option<String>,
     /// `automatic` (default) captures on approval; `manual` waits for your confirm.
     pub confirm_mode: Option<ConfirmMode>,
     /// 1 to 60, default 15.
+    #[schema(format = "contract:expiry")]
+    #[serde(default, deserialize_with = "crate::api::extract::whole::optional")]
     pub expires_in_minutes: Option<i64>,
     /// Up to 50 string pairs (keys up to 40 characters, values up to 500).
+    #[schema(format = "contract:metadata")]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -143,6 +153,7 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelPaymentIntentRequest {
+    #[schema(format = "contract:text:200")]
     pub cancellation_reason: Option<String>,
 }
 
@@ -174,6 +185,8 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct ConfirmPaymentIntentRequest {
     /// Must equal the intent's amount: the anti-tamper check.
+    #[schema(format = "contract:any_amount")]
+    #[serde(deserialize_with = "crate::api::extract::whole::number")]
     pub amount: i64,
 }
 

@@ -1,5 +1,6 @@
 //! The merchant REST API: thin handlers over the services, one route module per resource.
 
+pub mod contract;
 pub mod docs;
 pub mod error;
 pub mod events;

@@ -23,9 +23,13 @@ list_response!(RefundList, Refund);
 #[serde(deny_unknown_fields)]
 pub struct CreateRefundRequest {
     /// The succeeded payment intent to refund.
+    #[schema(format = "contract:payment_intent_id")]
     pub payment_intent: String,
     /// Minor units; omit to refund everything still refundable.
+    #[schema(format = "contract:amount")]
+    #[serde(default, deserialize_with = "crate::api::extract::whole::optional")]
     pub amount: Option<i64>,
+    #[schema(format = "contract:text:200")]
     pub reason: Option<String>,
 }
 

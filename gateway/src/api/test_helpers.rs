@@ -20,6 +20,7 @@ pub struct ApproveRequest {
     /// Test card number; default 4242424242424242 (succeeds). 4000000000000002 declines,
     /// 4000000000009995 declines for insufficient funds, 4000000000000119 times out at the
     /// processor (resolved by a status check).
+    #[schema(format = "contract:card_number")]
     pub card_number: Option<String>,
 }
 

@@ -24,15 +24,19 @@ list_response!(WebhookAttemptList, WebhookAttempt);
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookEndpointRequest {
     /// `https://...` (live mode requires HTTPS). Internal addresses are refused.
+    #[schema(format = "contract:webhook_url")]
     pub url: String,
     /// Event types, families such as `payment_intent.*`, or `*` (the default).
+    #[schema(format = "contract:event_pattern", min_items = 1, max_items = 32)]
     pub enabled_events: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookEndpointRequest {
+    #[schema(format = "contract:webhook_url")]
     pub url: Option<String>,
+    #[schema(format = "contract:event_pattern", min_items = 1, max_items = 32)]
     pub enabled_events: Option<Vec<String>>,
     /// `disabled` stops deliveries (they wait); `enabled` resumes them at once.
     pub status: Option<EndpointStatus>,
@@ -43,6 +47,8 @@ pub struct UpdateWebhookEndpointRequest {
 pub struct RotateSecretRequest {
     /// How long deliveries stay signed with the previous secret too: 0 to 604800 (7 days),
     /// default 86400 (24 hours).
+    #[schema(format = "contract:overlap")]
+    #[serde(default, deserialize_with = "crate::api::extract::whole::optional")]
     pub overlap_seconds: Option<i64>,
 }
 
@@ -50,6 +56,7 @@ pub struct RotateSecretRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResendRequest {
     /// The event to send again (`evt_...`), any event of this merchant and mode.
+    #[schema(format = "contract:event_id")]
     pub event: String,
 }
 
@@ -117,7 +124,7 @@ pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth,
     post, path = "/v1/webhook_endpoints/{id}", tag = "Webhooks",
     description = "Changes the URL, the event types or the status. Enabling a disabled endpoint resumes its waiting deliveries at once.",
     params(("id" = String, Path, description = "we_...")),
-    request_body = UpdateWebhookEndpointRequest,
+    request_body(content = Option<UpdateWebhookEndpointRequest>, description = "Every field is optional; an empty body changes nothing."),
     responses((status = 200, body = WebhookEndpoint), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secret_key" = []))
 )]
@@ -150,7 +157,7 @@ pub async fn delete(State(services): State<Arc<Services>>, auth: MerchantAuth, I
     post, path = "/v1/webhook_endpoints/{id}/rotate_secret", tag = "Webhooks",
     description = "Issues a new signing secret, returned only in this reply. Until `previous_secret_expires_at`, deliveries carry signatures under both secrets.",
     params(("id" = String, Path, description = "we_...")),
-    request_body = RotateSecretRequest,
+    request_body(content = Option<RotateSecretRequest>, description = "Optional: without a body the previous secret keeps signing for 24 hours."),
     responses((status = 200, body = WebhookEndpoint), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secret_key" = []))
 )]

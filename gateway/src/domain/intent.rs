@@ -91,7 +91,7 @@ fn parse_email(raw: &str) -> Result<String, ValidationError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && email.len() <= 254
+        && raw.chars().count() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if plausible { Ok(email.to_owned()) } else { Err(invalid()) }
 }

@@ -46,7 +46,8 @@ pub(crate) fn text_field(
     if trimmed.is_empty() {
         return Err(ValidationError::new("parameter_missing", param, format!("{param} must not be empty")));
     }
-    if trimmed.chars().count() > max {
+    // Counted as sent, white space around it included: the documented `maxLength`.
+    if value.chars().count() > max {
         return Err(ValidationError::new(
             "parameter_too_long",
             param,

@@ -44,6 +44,9 @@ pub struct Services {
     pub app_links: AppLinks,
     /// Faults a test arms on purpose (nothing without the `fault-hooks` feature).
     pub faults: crate::faults::Faults,
+    /// How long a request holds its Idempotency-Key before a retry may take it over (after a
+    /// crash, the retry waits this long).
+    pub idempotency_lease: crate::clock::Millis,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +169,14 @@ impl Services {
             webhooks: Webhooks::default(),
             app_links: AppLinks::default(),
             faults: Default::default(),
+            idempotency_lease: crate::api::idempotency::LEASE_MS,
         }
+    }
+
+    /// The same services with another Idempotency-Key lease (see [`Services::idempotency_lease`]).
+    pub fn with_idempotency_lease(mut self, lease: std::time::Duration) -> Self {
+        self.idempotency_lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     /// The same services with other connectors (tests inspect their own test card processor).

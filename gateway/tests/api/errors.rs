@@ -10,7 +10,49 @@ crate::on_both_engines!(
     bad_inputs_get_a_clear_code_and_never_a_server_error,
     authentication_failures_are_401_or_403,
     requests_two_parsers_could_read_two_ways_are_refused,
+    integer_fields_take_whole_numbers_written_with_a_decimal_point_and_refuse_fractions,
+    a_webhook_update_and_a_secret_rotation_need_no_body_and_refuse_null,
+    a_last_event_id_that_is_no_event_id_names_no_event_of_the_stream,
 );
+
+async fn integer_fields_take_whole_numbers_written_with_a_decimal_point_and_refuse_fractions(app: TestApp) {
+    let m = app.merchant().await;
+    // JSON Schema's `integer` (what the OpenAPI document says) counts 1000.0 as one.
+    let mut body = valid();
+    body["amount"] = json!(1000.0);
+    body["expires_in_minutes"] = json!(15.0);
+    let reply = raw_post(&app, &m.sk, "/v1/payment_intents", "application/json", body.to_string()).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+    assert_eq!(reply.body["amount"], 1000);
+    for (field, value, code) in [("amount", json!(1000.5), "amount_invalid"), ("amount", json!(1e19), "amount_invalid"), ("expires_in_minutes", json!(1.5), "parameter_invalid")] {
+        let reply = raw_post(&app, &m.sk, "/v1/payment_intents", "application/json", with(field, value.clone())).await;
+        assert_eq!((reply.status, reply.code(), reply.body["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, code, Some(field)), "{field} = {value}: {}", reply.raw);
+    }
+}
+
+async fn a_webhook_update_and_a_secret_rotation_need_no_body_and_refuse_null(app: TestApp) {
+    let m = app.merchant().await;
+    let created = app.post(&m.sk, "/v1/webhook_endpoints", json!({"url": "https://shop.example.com/hooks"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    for path in [format!("/v1/webhook_endpoints/{id}"), format!("/v1/webhook_endpoints/{id}/rotate_secret")] {
+        let bare = Request::post(&path).header("authorization", format!("Bearer {}", m.sk)).body(Body::empty()).unwrap();
+        let reply = app.send(bare).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.raw);
+        assert_eq!(reply.body["id"], id.as_str());
+        let null = raw_post(&app, &m.sk, &path, "application/json", "null".into()).await;
+        assert_eq!((null.status, null.code()), (StatusCode::BAD_REQUEST, "body_not_object"), "{path}: {}", null.raw);
+    }
+}
+
+async fn a_last_event_id_that_is_no_event_id_names_no_event_of_the_stream(app: TestApp) {
+    let m = app.merchant().await;
+    for last in ["0", "evt_short", "pi_000000000000000000000000"] {
+        let req = Request::get("/v1/events/stream").header("authorization", format!("Bearer {}", m.sk)).header("last-event-id", last);
+        let reply = app.send(req.body(Body::empty()).unwrap()).await;
+        assert_eq!((reply.status, reply.code(), reply.body["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, "invalid_last_event_id", Some("Last-Event-ID")), "{last}: {}", reply.raw);
+    }
+}
 
 async fn requests_two_parsers_could_read_two_ways_are_refused(app: TestApp) {
     let m = app.merchant().await;

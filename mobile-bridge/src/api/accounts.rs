@@ -32,14 +32,14 @@ pub fn router() -> Router<Arc<Bridge>> {
 #[serde(deny_unknown_fields)]
 pub struct SignUpBody {
     /// An email address; stored lower-cased. Give this, `phone`, or both.
-    #[schema(format = Email, example = "alice@example.com")]
+    #[schema(format = "contract:wallet_email")]
     email: Option<String>,
     /// A phone number in the international form (`+82 10 1234 5678`) or a Korean national
     /// number (`010-1234-5678`); stored in E.164. Give this, `email`, or both.
-    #[schema(example = "010-1234-5678")]
+    #[schema(format = "contract:phone")]
     phone: Option<String>,
     /// 10 to 128 characters.
-    #[schema(value_type = String, format = Password, min_length = 10, max_length = 128)]
+    #[schema(value_type = String, format = "contract:new_password")]
     password: Secret,
 }
 
@@ -48,7 +48,7 @@ pub struct SignUpBody {
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
     /// An email address, or a phone number when it has no `@` (any spelling the sign-up takes).
-    #[schema(example = "alice@example.com")]
+    #[schema(format = "contract:identifier")]
     identifier: String,
     #[schema(value_type = String, format = Password)]
     password: Secret,

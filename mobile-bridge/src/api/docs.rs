@@ -4,6 +4,7 @@
 use super::{accounts, wallet};
 use axum::http::header;
 use axum::response::IntoResponse;
+use gateway::api::contract::{self, Surface};
 use gateway::api::error::{ErrorBody, ErrorDetail};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -60,7 +61,11 @@ impl Modify for AccessTokenAuth {
 
 /// The spec as committed under `openapi/wallet.json` (pretty, trailing newline).
 pub fn wallet_openapi_json() -> String {
-    gateway::api::docs::committed_json(&WalletApiDoc::openapi())
+    let mut doc = contract::document(&WalletApiDoc::openapi(), Surface::Wallet);
+    // Sign-up needs an email address, a phone number or both (`identifier_required` otherwise).
+    let given = |field: &str| serde_json::json!({"required": [field], "properties": {field: {"type": "string"}}});
+    doc["components"]["schemas"]["SignUpBody"]["anyOf"] = serde_json::json!([given("email"), given("phone")]);
+    gateway::api::docs::committed_json(&doc)
 }
 
 /// `GET /wallet/v1/openapi.json`

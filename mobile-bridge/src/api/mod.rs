@@ -9,7 +9,7 @@ use crate::auth::SignedIn;
 use crate::i18n::Lang;
 use crate::Bridge;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,17 +40,21 @@ pub fn router(bridge: Arc<Bridge>) -> Router<Arc<Bridge>> {
 }
 
 /// The wallet API's idempotency layer: the shared one, with keys owned by the signed-in customer.
-/// A request without a valid access token goes on to be refused by its handler.
+/// A request without a valid access token goes on to be refused by its handler (`401` before
+/// any word about its key), and another method than POST to the method's refusal (`405`).
 async fn idempotent(State(bridge): State<Arc<Bridge>>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let who = SignedIn::from_request_parts(&mut parts, &bridge).await;
+    let req = Request::from_parts(parts, body);
+    let Ok(who) = who else { return next.run(req).await };
     let key = match key_header(req.headers()) {
         Ok(Some(key)) => key,
         Ok(None) => return next.run(req).await,
         Err(e) => return e.into_response(),
     };
-    let (mut parts, body) = req.into_parts();
-    let who = SignedIn::from_request_parts(&mut parts, &bridge).await;
-    let req = Request::from_parts(parts, body);
-    let Ok(who) = who else { return next.run(req).await };
     let scope = IdempotencyScope {
         owner: who.customer_id,
         livemode: false,

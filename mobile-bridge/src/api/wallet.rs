@@ -149,6 +149,8 @@ pub async fn funding_sources(State(bridge): State<Arc<Bridge>>, who: SignedIn, h
 #[serde(deny_unknown_fields)]
 pub struct TopUpRequest {
     /// Minor units of the wallet's currency.
+    #[schema(format = "contract:amount")]
+    #[serde(deserialize_with = "gateway::api::extract::whole::number")]
     amount: i64,
 }
 
@@ -187,6 +189,7 @@ pub async fn top_up(
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1 to 100, default 20.
     limit: Option<u32>,

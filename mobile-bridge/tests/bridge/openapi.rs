@@ -93,27 +93,45 @@ fn every_account_answer_is_documented_with_its_error_codes() {
             ("201", &[]),
             ("400", &["identifier_required", "email_invalid", "phone_invalid", "password_too_short", "password_too_long"]),
             ("409", &["identifier_taken"]),
+            ("413", &["body_too_large"]),
             ("415", &["unsupported_media_type"]),
+            ("500", &["internal_error"]),
+            ("503", &["database_unavailable"]),
         ]),
         ("post", "/wallet/v1/sessions", &[
             ("200", &[]),
             ("400", &["identifier_required", "email_invalid", "phone_invalid"]),
             ("401", &["invalid_credentials"]),
+            ("413", &["body_too_large"]),
             ("415", &["unsupported_media_type"]),
             ("423", &["account_locked"]),
             ("429", &["rate_limited"]),
+            ("500", &["internal_error"]),
+            ("503", &["database_unavailable"]),
         ]),
         ("post", "/wallet/v1/sessions/refresh", &[
             ("200", &[]),
             ("400", &[]),
             ("401", &["refresh_token_invalid", "refresh_token_reused"]),
+            ("413", &["body_too_large"]),
             ("415", &["unsupported_media_type"]),
+            ("500", &["internal_error"]),
+            ("503", &["database_unavailable"]),
         ]),
-        ("post", "/wallet/v1/sessions/revoke", &[("204", &[]), ("400", &[]), ("415", &["unsupported_media_type"])]),
+        ("post", "/wallet/v1/sessions/revoke", &[
+            ("204", &[]),
+            ("400", &[]),
+            ("413", &["body_too_large"]),
+            ("415", &["unsupported_media_type"]),
+            ("500", &["internal_error"]),
+            ("503", &["database_unavailable"]),
+        ]),
         ("get", "/wallet/v1/me", &[
             ("200", &[]),
             ("401", &["authentication_required", "token_invalid", "token_expired"]),
             ("404", &["resource_missing"]),
+            ("500", &["internal_error"]),
+            ("503", &["database_unavailable"]),
         ]),
     ];
     for &(method, path, answers) in table {
@@ -151,5 +169,21 @@ async fn the_docs_page_offers_the_merchant_and_the_wallet_specs() {
         let spec = app.send(Request::get(url).body(Body::empty()).unwrap()).await;
         assert_eq!(spec.status, StatusCode::OK, "{url}");
         assert_eq!(spec.body["info"]["title"], title, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_wallet_call_checks_the_token_before_the_key_and_answers_other_methods_405() {
+    let app = BridgeApp::on(Engine::Sqlite).await;
+    for path in ["/wallet/v1/approvals/missing/approve", "/wallet/v1/approvals/missing/decline", "/wallet/v1/wallets/wal_missing/top_ups"] {
+        // No token and a malformed key: the missing token is what the client hears.
+        let req = Request::post(path).header("idempotency-key", "has spaces").header("content-type", "application/json");
+        let reply = app.send(req.body(Body::from("{}")).unwrap()).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::UNAUTHORIZED, "authentication_required"), "{path}: {}", reply.raw);
+        // Another method: 405 with the methods the route takes, whatever the key.
+        let req = Request::builder().method(Method::TRACE).uri(path).header("idempotency-key", "has spaces");
+        let reply = app.send_raw(req.body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(reply.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"), "{path}");
     }
 }
