@@ -10,8 +10,11 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// How the customer pays. More kinds arrive with more connectors (upstream PGs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the customer pays. More kinds arrive with more connectors (upstream PGs). Kept with an
+/// approval's checkpoint, so that a retry of an approval cut off before the processor heard of
+/// it can ask again (test card numbers and wallet ids only: no real card reaches this core).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PaymentMethod {
     TestCard { number: String },
     /// The customer's wallet balance; the wallet's currency must be the intent's.

@@ -75,15 +75,33 @@ pub enum KeyStep<'a> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resume {
     /// The intent left for `processing` on this request (an approval or a confirm): finish it,
-    /// then answer with it.
-    Intent { merchant_id: String, livemode: bool, intent_id: String },
+    /// then answer with it. An approval keeps how the customer pays: when the processor never
+    /// heard of it (the request died before asking), the retry asks it then, under the same
+    /// reference, instead of failing a payment the customer approved.
+    Intent {
+        merchant_id: String,
+        livemode: bool,
+        intent_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authorize_with: Option<crate::connector::PaymentMethod>,
+    },
     /// The refund was reserved on this request: settle it, then answer with it.
     Refund { merchant_id: String, livemode: bool, refund_id: String },
 }
 
 impl Resume {
     pub fn intent(scope: &Scope, intent_id: &str) -> Self {
-        Resume::Intent { merchant_id: scope.merchant_id.clone(), livemode: scope.livemode, intent_id: intent_id.to_owned() }
+        Resume::Intent { merchant_id: scope.merchant_id.clone(), livemode: scope.livemode, intent_id: intent_id.to_owned(), authorize_with: None }
+    }
+
+    /// An approval's checkpoint: the intent, and how the customer pays.
+    pub fn approval(scope: &Scope, intent_id: &str, method: &crate::connector::PaymentMethod) -> Self {
+        Resume::Intent {
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
+            intent_id: intent_id.to_owned(),
+            authorize_with: Some(method.clone()),
+        }
     }
 
     pub fn refund(scope: &Scope, refund_id: &str) -> Self {

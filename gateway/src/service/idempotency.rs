@@ -31,11 +31,11 @@ impl Services {
     /// under the key, with the last phase when there is one left to do).
     pub async fn resume_request(&self, key: &Keyed, resume: &Resume) -> Result<SavedAnswer, ServiceError> {
         match resume {
-            Resume::Intent { merchant_id, livemode, intent_id } => {
+            Resume::Intent { merchant_id, livemode, intent_id, authorize_with } => {
                 let scope = Scope { merchant_id: merchant_id.clone(), livemode: *livemode };
                 let mut intent = self.get_intent(&scope, intent_id).await?;
                 if intent.status == IntentStatus::Processing {
-                    intent = self.recover_processing(&scope, intent_id, Some(key)).await?;
+                    intent = self.recover_processing(&scope, intent_id, Some(key), authorize_with.as_ref()).await?;
                 }
                 self.answer_unless_saved(Some(key), &intent).await?;
                 Ok(key.finish.answer(Saved::PaymentIntent { intent }))

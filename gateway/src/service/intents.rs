@@ -192,7 +192,7 @@ impl Services {
         let name = method.connector();
         let connector = self.connectors.get(name).ok_or_else(|| ServiceError::ConnectorMissing(name.into()))?.clone();
         let start = IntentTransition::StartProcessing { connector: name.into(), customer: customer.map(str::to_owned) };
-        let resume = Resume::intent(scope, id);
+        let resume = Resume::approval(scope, id, &method);
         let intent = self.transition(scope, id, start, "approve", true, key.map(|k| KeyStep::Checkpoint(k, &resume))).await?;
         let (this, scope, key) = (self.clone(), scope.clone(), key.cloned());
         detached(async move {
@@ -282,8 +282,16 @@ impl Services {
     /// Without a recorded authorization, the processor's status check says what happened (it may
     /// have authorized before the answer was lost); with one, it goes on from where it stopped
     /// (captures are idempotent per authorization, so a capture already made is not repeated).
-    /// With a key (a retry resuming the request that left it), the last phase saves its answer.
-    pub(crate) async fn recover_processing(&self, scope: &Scope, id: &str, key: Option<&Keyed>) -> Result<PaymentIntent, ServiceError> {
+    /// With a key (a retry resuming the request that left it), the last phase saves its answer;
+    /// when that request had not reached the processor yet, `authorize_with` (how the customer
+    /// pays) lets the retry ask it now, under the same reference, so the approval goes through.
+    pub(crate) async fn recover_processing(
+        &self,
+        scope: &Scope,
+        id: &str,
+        key: Option<&Keyed>,
+        authorize_with: Option<&PaymentMethod>,
+    ) -> Result<PaymentIntent, ServiceError> {
         let intent = self.get_intent(scope, id).await?;
         match self.store.intents.intent_connector_ref(scope, id).await? {
             None => {
@@ -293,7 +301,12 @@ impl Services {
                 };
                 match connector.authorization_status(id).await {
                     Ok(Some(decided)) => self.after_decision(scope, intent, decided, key).await,
-                    Ok(None) => self.fail_unprocessed(scope, id, key).await,
+                    // The processor is idempotent per reference: were the first request still
+                    // asking, both get the one decision.
+                    Ok(None) => match authorize_with {
+                        Some(method) => self.authorize_and_decide(scope, intent, connector.clone(), method.clone(), key).await,
+                        None => self.fail_unprocessed(scope, id, key).await,
+                    },
                     // Still unknown: stays `processing`; the sweep asks again later.
                     Err(e) => {
                         tracing::warn!(intent = %id, error = %e, "status check failed");

@@ -49,7 +49,7 @@ impl Services {
         }
         let backoff = |attempts: i64| now + retry_delay(attempts);
         for (scope, id) in self.store.intents.stale_processing(now - STALE_PROCESSING_MS, now, BATCH).await? {
-            match self.recover_processing(&scope, &id, None).await {
+            match self.recover_processing(&scope, &id, None, None).await {
                 Ok(intent) if intent.status != IntentStatus::Processing => report.recovered_intents += 1,
                 Ok(_) => report.deferred(self.store.intents.defer_intent_recovery(&id, &backoff).await, &id),
                 Err(e) => report.failed(&id, &e),

@@ -323,18 +323,24 @@ impl WebhookStore for SqlStore {
         };
         let token = random_base62(24);
         // One delivery in flight per endpoint, its earliest due one in event order: a slow
-        // endpoint holds back only itself, and each endpoint gets its events in sequence.
+        // endpoint holds back only itself, and each endpoint gets its events in sequence. One
+        // grouped pass finds each endpoint's head (the least sequence among its due deliveries)
+        // and whether it has one in flight, so a backlog of thousands costs one scan, not one
+        // per delivery.
         let claim = query(format!(
             "UPDATE webhook_deliveries SET lease_until = $1, lease_token = $2 \
              WHERE (endpoint_id, event_id) IN ( \
-                 SELECT d.endpoint_id, d.event_id FROM webhook_deliveries d \
-                   JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN events v ON v.id = d.event_id \
-                 WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until <= $3) \
+                 SELECT d.endpoint_id, d.event_id \
+                 FROM (SELECT o.endpoint_id, \
+                              MIN(CASE WHEN o.next_attempt_at <= $3 THEN w.seq END) AS seq, \
+                              MAX(CASE WHEN o.lease_until > $3 THEN 1 ELSE 0 END) AS busy \
+                       FROM webhook_deliveries o JOIN events w ON w.id = o.event_id \
+                       WHERE o.status = 'pending' GROUP BY o.endpoint_id) h \
+                   JOIN webhook_endpoints e ON e.id = h.endpoint_id \
+                   JOIN webhook_deliveries d ON d.endpoint_id = h.endpoint_id \
+                   JOIN events v ON v.id = d.event_id AND v.seq = h.seq \
+                 WHERE h.busy = 0 AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $3) \
                    AND e.status = 'enabled' \
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o \
-                       WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending' AND o.lease_until > $3) \
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o JOIN events w ON w.id = o.event_id \
-                       WHERE o.endpoint_id = d.endpoint_id AND o.status = 'pending' AND o.next_attempt_at <= $3 AND w.seq < v.seq) \
                  ORDER BY d.next_attempt_at LIMIT $4 {lock}) \
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3) \
              RETURNING endpoint_id, event_id, attempts"
