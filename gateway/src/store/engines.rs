@@ -23,8 +23,11 @@ pub(super) async fn open_sqlite(url: &str) -> Result<Pools, StoreError> {
     create_private(options.get_filename()).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     let commits = Arc::new(AtomicU64::new(0));
     let counter = commits.clone();
+    // An in-process SQLite connection cannot be cut like a network one: no ping before each use
+    // (it is a round trip to the connection's worker thread).
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             let counter = counter.clone();
             Box::pin(async move {
@@ -38,7 +41,7 @@ pub(super) async fn open_sqlite(url: &str) -> Result<Pools, StoreError> {
         .connect_with(options.clone())
         .await?;
     sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
-    let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+    let reader = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options.read_only(true)).await?;
     Ok(Pools::Sqlite { writer, reader, commits })
 }
 
