@@ -62,21 +62,21 @@ fn authorization(r: &Row) -> Result<CardAuthorization, StoreError> {
 #[async_trait]
 impl TestCardBook for SqlStore {
     async fn card_decide(&self, d: &CardAuthorization, now: Millis) -> Result<CardAuthorization, StoreError> {
+        // One statement: the upsert locks the reference's row and answers the decision that stands.
         let decide = query(
             "INSERT INTO test_card_authorizations (id, reference, response_code, amount, requests, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5) \
-             ON CONFLICT (reference) DO UPDATE SET requests = test_card_authorizations.requests + 1",
+             ON CONFLICT (reference) DO UPDATE SET requests = test_card_authorizations.requests + 1 \
+             RETURNING id, reference, response_code, amount, captured, voided, requests, \
+             CAST(COALESCE((SELECT SUM(r.amount) FROM test_card_refunds r \
+             WHERE r.authorization_id = test_card_authorizations.id), 0) AS BIGINT) AS refunded",
         )
         .bind(&d.id)
         .bind(&d.reference)
         .bind(&d.response_code)
         .bind(d.amount)
         .bind(now);
-        let mut tx = self.db.begin().await?;
-        tx.execute(decide).await?;
-        let decided = authorization(&tx.fetch_one(query(format!("SELECT {COLUMNS} FROM test_card_authorizations a WHERE a.reference = $1")).bind(&d.reference)).await?)?;
-        tx.commit().await?;
-        Ok(decided)
+        authorization(&self.db.write_fetch_optional(decide).await?.ok_or(StoreError::NotFound)?)
     }
 
     async fn card_authorization(&self, reference: &str) -> Result<Option<CardAuthorization>, StoreError> {
