@@ -13,7 +13,7 @@ use gateway::domain::ValidationError;
 use gateway::ids::{random_base62, IdKind};
 use gateway::secret::Secret;
 use gateway::service::{ServiceError, Services};
-use gateway::store::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
+use gateway::domain::customer::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
 use std::sync::{Arc, LazyLock};
 
 pub const REFRESH_TOKEN_PREFIX: &str = "rt_";

@@ -3,6 +3,7 @@
 
 use super::ValidationError;
 use crate::clock::{rfc3339, Millis};
+use super::keys::KeyHash;
 use crate::secret::Secret;
 use serde::Serialize;
 use std::fmt;
@@ -187,4 +188,60 @@ mod tests {
         let ok = Password::parse(&Secret::new("correct horse")).expect("ten characters or more");
         assert!(!format!("{ok:?}").contains("horse"));
     }
+}
+
+// What the customer store takes and answers.
+
+/// A new account: its identifiers (at least one) and its argon2id password hash (PHC string).
+#[derive(Debug, Clone)]
+pub struct NewCustomerRecord {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Secret,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerCreated {
+    Created(Customer),
+    IdentifierTaken,
+}
+
+/// An account with its sign-in state.
+#[derive(Debug, Clone)]
+pub struct CustomerCredentials {
+    pub customer: Customer,
+    pub password_hash: Secret,
+    pub failed_signins: i64,
+    pub locked_until: Option<Millis>,
+}
+
+/// A stored refresh token: the keyed hash of its value, never the value.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    pub id: String,
+    pub family_id: String,
+    pub customer_id: String,
+    pub token_hash: KeyHash,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The token a rotation issues; its family and customer are those of the token spent.
+#[derive(Debug, Clone)]
+pub struct NextRefreshToken {
+    pub id: String,
+    pub token_hash: KeyHash,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was spent and `next` now stands in for it.
+    Rotated { customer_id: String },
+    /// The token had been spent before: its whole family is now revoked.
+    Reused { customer_id: String },
+    /// Unknown, expired or revoked.
+    Invalid,
 }

@@ -108,3 +108,12 @@ impl Wallet {
         self.balance.saturating_add(amount.minor_units()) <= MAX_BALANCE
     }
 }
+
+/// What a top-up did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopUpOutcome {
+    /// Applied now, or earlier under the same reference.
+    Applied(Wallet),
+    /// The balance would pass [`MAX_BALANCE`]; nothing changed.
+    OverLimit(Wallet),
+}

@@ -5,7 +5,10 @@
 use super::db::{query, Row};
 use super::{SqlStore, StoreError};
 use crate::clock::Millis;
-use crate::domain::customer::{Customer, Identifier, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
+use crate::domain::customer::{
+    Customer, CustomerCreated, CustomerCredentials, Identifier, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord,
+    LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT,
+};
 use crate::domain::keys::KeyHash;
 use crate::secret::Secret;
 use async_trait::async_trait;
@@ -35,60 +38,6 @@ pub trait CustomerStore: Send + Sync {
     /// Forgets refresh-token families whose every token expired before `before` (a family with
     /// a live token keeps its spent ones, so their reuse is still caught); how many rows went.
     async fn purge_refresh_tokens(&self, before: Millis) -> Result<u64, StoreError>;
-}
-
-/// A new account: its identifiers (at least one) and its argon2id password hash (PHC string).
-#[derive(Debug, Clone)]
-pub struct NewCustomerRecord {
-    pub id: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub password_hash: Secret,
-    pub created_at: Millis,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomerCreated {
-    Created(Customer),
-    IdentifierTaken,
-}
-
-/// An account with its sign-in state.
-#[derive(Debug, Clone)]
-pub struct CustomerCredentials {
-    pub customer: Customer,
-    pub password_hash: Secret,
-    pub failed_signins: i64,
-    pub locked_until: Option<Millis>,
-}
-
-/// A stored refresh token: the keyed hash of its value, never the value.
-#[derive(Debug, Clone)]
-pub struct RefreshTokenRecord {
-    pub id: String,
-    pub family_id: String,
-    pub customer_id: String,
-    pub token_hash: KeyHash,
-    pub created_at: Millis,
-    pub expires_at: Millis,
-}
-
-/// The token a rotation issues; its family and customer are those of the token spent.
-#[derive(Debug, Clone)]
-pub struct NextRefreshToken {
-    pub id: String,
-    pub token_hash: KeyHash,
-    pub expires_at: Millis,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    /// The token was spent and `next` now stands in for it.
-    Rotated { customer_id: String },
-    /// The token had been spent before: its whole family is now revoked.
-    Reused { customer_id: String },
-    /// Unknown, expired or revoked.
-    Invalid,
 }
 
 const CUSTOMER_COLUMNS: &str = "id, email, phone, password_hash, failed_signins, locked_until, created_at";

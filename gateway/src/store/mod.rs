@@ -22,9 +22,10 @@ mod test_card;
 mod wallets;
 mod webhooks;
 
-pub use customers::{
-    CustomerCreated, CustomerCredentials, CustomerStore, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord,
+pub use crate::domain::customer::{
+    CustomerCreated, CustomerCredentials, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord,
 };
+pub use customers::CustomerStore;
 pub use db::Engine;
 pub use events::{EventListener, EventStore};
 pub use health::HealthStore;
@@ -37,7 +38,8 @@ pub use ledger::LedgerStore;
 pub use merchants::MerchantStore;
 pub use refunds::{NewRefundRecord, PendingRefund, RefundReservation, RefundStore};
 pub use test_card::{CardAuthorization, TestCardBook};
-pub use wallets::{TopUpOutcome, WalletBook, WalletCapture, WalletRefund, WalletStore};
+pub use crate::domain::wallet::TopUpOutcome;
+pub use wallets::{WalletBook, WalletCapture, WalletRefund, WalletStore};
 pub use crate::domain::webhook::WebhookEndpointRecord;
 pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, WebhookStore};
 

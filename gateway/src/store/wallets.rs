@@ -9,17 +9,9 @@ use super::{corrupt, idempotency, SqlStore, StoreError};
 use crate::domain::idempotency::{KeyStep, Saved};
 use crate::clock::Millis;
 use crate::domain::money::{Amount, Currency};
-use crate::domain::wallet::{Wallet, WalletAuthorization, WalletAuthorizationStatus, WalletDecline};
+use crate::domain::wallet::{TopUpOutcome, Wallet, WalletAuthorization, WalletAuthorizationStatus, WalletDecline};
 use crate::ids::IdKind;
 use async_trait::async_trait;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TopUpOutcome {
-    /// Applied now, or earlier under the same reference.
-    Applied(Wallet),
-    /// The balance would pass [`crate::domain::wallet::MAX_BALANCE`]; nothing changed.
-    OverLimit(Wallet),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletCapture {
