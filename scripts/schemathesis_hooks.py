@@ -37,9 +37,10 @@ BY_OPERATION = {
 }
 
 
-def error_code(response):
+def error_field(response, field):
+    """A field of the error body (`code`, `message`), or None when the answer has none."""
     try:
-        return json.loads(response.content)["error"]["code"]
+        return json.loads(response.content)["error"][field]
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -50,7 +51,7 @@ def positive_data_acceptance_but_state_rules(ctx, response, case):
     try:
         return builtin(ctx, response, case)
     except AssertionError:
-        code = error_code(response)
+        code = error_field(response, "code")
         if code in ANYWHERE or code in BY_OPERATION.get(case.operation.label, set()):
             return None
         raise
@@ -66,13 +67,6 @@ BODY_OBJECT_MISSING = {
 }
 
 
-def error_message(response):
-    try:
-        return json.loads(response.content)["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 @schemathesis.check
 def ensure_resource_availability_of_linked_objects(ctx, response, case):
     """An object just made is there, for the requests its links lead to."""
@@ -80,6 +74,6 @@ def ensure_resource_availability_of_linked_objects(ctx, response, case):
         return builtin_availability(ctx, response, case)
     except AssertionError:
         expected = BODY_OBJECT_MISSING.get(case.operation.label)
-        if expected is not None and error_message(response) == expected:
+        if expected is not None and error_field(response, "message") == expected:
             return None
         raise

@@ -270,17 +270,19 @@ mod tests {
         assert!(dir.path().join("key-hash-secret").exists());
     }
 
+    /// The configuration from the environment alone: a SQLite file in `dir`, and `var` when given.
+    fn from_env_with(dir: &tempfile::TempDir, var: &str, value: Option<&str>) -> Result<Config, ConfigError> {
+        let mut env: HashMap<&str, String> = [("DATABASE_URL", format!("sqlite://{}/x.db", dir.path().display()))].into();
+        if let Some(value) = value {
+            env.insert(var, value.to_owned());
+        }
+        Config::from_sources(None, |k| env.get(k).cloned())
+    }
+
     #[test]
     fn the_idempotency_lease_is_a_minute_unless_set_and_never_zero() {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/x.db", dir.path().display());
-        let with = |lease: Option<&str>| {
-            let mut env: HashMap<&str, String> = [("DATABASE_URL", db.clone())].into();
-            if let Some(lease) = lease {
-                env.insert("PAYGATE_IDEMPOTENCY_LEASE_SECS", lease.into());
-            }
-            Config::from_sources(None, |k| env.get(k).cloned())
-        };
+        let with = |lease: Option<&str>| from_env_with(&dir, "PAYGATE_IDEMPOTENCY_LEASE_SECS", lease);
         assert_eq!(with(None).unwrap().idempotency_lease_secs, 60);
         assert_eq!(with(Some("2")).unwrap().idempotency_lease_secs, 2);
         assert!(with(Some("0")).unwrap_err().to_string().contains("at least 1"));
@@ -316,14 +318,7 @@ mod tests {
     #[test]
     fn private_webhook_destinations_are_refused_unless_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/x.db", dir.path().display());
-        let with = |value: Option<&str>| {
-            let mut env: HashMap<&str, String> = [("DATABASE_URL", db.clone())].into();
-            if let Some(v) = value {
-                env.insert("PAYGATE_WEBHOOK_ALLOW_PRIVATE", v.to_owned());
-            }
-            Config::from_sources(None, |k| env.get(k).cloned())
-        };
+        let with = |value: Option<&str>| from_env_with(&dir, "PAYGATE_WEBHOOK_ALLOW_PRIVATE", value);
         assert!(!with(None).unwrap().webhook_allow_private, "refused by default, SQLite included");
         assert!(with(Some("true")).unwrap().webhook_allow_private);
         assert!(!with(Some("0")).unwrap().webhook_allow_private);

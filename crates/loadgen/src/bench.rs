@@ -152,11 +152,7 @@ pub struct Run {
 
 pub async fn run(options: Options, nofile: u64) -> anyhow::Result<()> {
     let loadgen = std::env::current_exe()?;
-    let paygate = match &options.paygate_bin {
-        Some(path) => path.clone(),
-        None => loadgen.with_file_name("paygate"),
-    };
-    anyhow::ensure!(paygate.exists(), "no paygate binary at {} (build it or pass --paygate-bin)", paygate.display());
+    let paygate = paygate_binary(options.paygate_bin.as_deref())?;
     let tag = hex::encode(random_tag());
     let work_dir = options.work_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("paygate-bench-{tag}")));
     std::fs::create_dir_all(&work_dir)?;
@@ -511,6 +507,16 @@ impl Measured {
             mean_data_bytes: if delivered == 0 { 0.0 } else { self.data_bytes as f64 / delivered as f64 },
         }
     }
+}
+
+/// The `paygate` binary a run starts: `--paygate-bin`, else the one beside this load generator.
+pub fn paygate_binary(given: Option<&std::path::Path>) -> anyhow::Result<PathBuf> {
+    let paygate = match given {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()?.with_file_name("paygate"),
+    };
+    anyhow::ensure!(paygate.exists(), "no paygate binary at {} (build it or pass --paygate-bin)", paygate.display());
+    Ok(paygate)
 }
 
 pub fn random_tag() -> [u8; 3] {

@@ -63,10 +63,7 @@ pub struct Options {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let paygate = match &options.paygate_bin {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?.with_file_name("paygate"),
-    };
+    let paygate = crate::bench::paygate_binary(options.paygate_bin.as_deref())?;
     let work = match &options.work_dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("paygate-chaos-{}", hex::encode(crate::bench::random_tag()))),
@@ -181,7 +178,7 @@ struct Targets {
 /// replica after a transport error.
 async fn keyed_call(
     targets: &Targets,
-    http: &mut Vec<HttpClient>,
+    http: &mut [HttpClient],
     start_at: &mut usize,
     counters: &Counters,
     path: &str,
@@ -527,7 +524,7 @@ async fn pay(
     i: usize,
     run: &str,
     targets: &Targets,
-    http: &mut Vec<HttpClient>,
+    http: &mut [HttpClient],
     start_at: &mut usize,
     counters: &Counters,
     acknowledged: &Mutex<Vec<Acknowledged>>,

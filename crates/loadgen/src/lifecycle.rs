@@ -106,9 +106,7 @@ pub struct FlowFigures {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let loadgen = std::env::current_exe()?;
-    let paygate = options.paygate_bin.clone().unwrap_or_else(|| loadgen.with_file_name("paygate"));
-    anyhow::ensure!(paygate.exists(), "no paygate binary at {} (build it or pass --paygate-bin)", paygate.display());
+    let paygate = crate::bench::paygate_binary(options.paygate_bin.as_deref())?;
     let tag = hex::encode(crate::bench::random_tag());
     let work_dir = options.work_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("paygate-lifecycle-{tag}")));
     std::fs::create_dir_all(&work_dir)?;

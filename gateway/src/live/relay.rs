@@ -18,7 +18,7 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Wire {
-    Notice { origin: String, notice: EventNotice },
+    Notice { origin: String, notice: Box<EventNotice> },
     /// The sender dropped notices while disconnected: everyone re-reads the database.
     Resync { origin: String },
 }
@@ -57,7 +57,7 @@ async fn publish_loop(client: redis::Client, mut outbound: mpsc::Receiver<Arc<Ev
             notice = outbound.recv() => {
                 let Some(notice) = notice else { return };
                 let sent = match conn.as_mut() {
-                    Some(c) => send(c, &Wire::Notice { origin: origin.clone(), notice: (*notice).clone() }).await,
+                    Some(c) => send(c, &Wire::Notice { origin: origin.clone(), notice: Box::new((*notice).clone()) }).await,
                     None => false,
                 };
                 if !sent {
@@ -100,7 +100,7 @@ async fn subscribe_loop(bus: Arc<EventBus>, client: redis::Client, origin: Strin
                             message = messages.next() => {
                                 let Some(message) = message else { break };
                                 match serde_json::from_slice::<Wire>(message.get_payload_bytes()) {
-                                    Ok(Wire::Notice { origin: from, notice }) if from != origin => bus.deliver_local(&Arc::new(notice)),
+                                    Ok(Wire::Notice { origin: from, notice }) if from != origin => bus.deliver_local(&Arc::new(*notice)),
                                     Ok(Wire::Resync { origin: from }) if from != origin => bus.resync_all(),
                                     Ok(_) => {}
                                     Err(e) => tracing::warn!(error = %e, "unreadable message on the live events channel"),
