@@ -131,6 +131,8 @@ pub struct PaymentIntent {
     pub failure_code: Option<FailureReason>,
     pub failure_message: Option<String>,
     pub cancellation_reason: Option<String>,
+    /// Where the approval page sends the customer's phone after the outcome.
+    pub return_url: Option<String>,
     #[serde(with = "rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Millis,
@@ -207,3 +209,53 @@ impl FailureReason {
     }
 }
 
+
+/// What a checkout page may see of an intent, with the publishable key and the intent's client
+/// secret (the SDK's status read and its per-intent stream): enough to show and follow the
+/// payment, nothing about the customer or the merchant's own records (no customer name or email,
+/// order id, metadata or return URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicPaymentIntent {
+    pub id: String,
+    /// Always `payment_intent`.
+    pub object: String,
+    pub livemode: bool,
+    pub status: IntentStatus,
+    /// Minor units of `currency`.
+    pub amount: Amount,
+    pub currency: Currency,
+    /// Shown to the customer.
+    pub order_name: String,
+    pub confirm_mode: ConfirmMode,
+    /// Present while the intent waits for the customer.
+    pub next_action: Option<NextAction>,
+    pub failure_code: Option<FailureReason>,
+    pub failure_message: Option<String>,
+    #[serde(with = "rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Millis,
+    #[serde(with = "rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: Millis,
+}
+
+impl From<&PaymentIntent> for PublicPaymentIntent {
+    fn from(i: &PaymentIntent) -> Self {
+        Self {
+            id: i.id.clone(),
+            object: i.object.clone(),
+            livemode: i.livemode,
+            status: i.status,
+            amount: i.amount,
+            currency: i.currency,
+            order_name: i.order_name.clone(),
+            confirm_mode: i.confirm_mode,
+            next_action: i.next_action.clone(),
+            failure_code: i.failure_code,
+            failure_message: i.failure_message.clone(),
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        }
+    }
+}

@@ -84,6 +84,14 @@ pub fn field_schema(name: &str) -> Option<Value> {
             );
             json!({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": pattern, "example": "https://shop.example.com/webhooks"})
         }
+        // `https` and a host name, or `http` on the merchant's own machine; no user name or
+        // password; at most 2048 characters ([`crate::domain::intent::ReturnUrl`]).
+        "return_url" => {
+            let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+            let rest = r"(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(?:\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?(?:#[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$";
+            let pattern = format!(r"^(?:https://(?:{label}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?|http://(?:localhost|127\.0\.0\.1|\[::1\])){rest}");
+            json!({"type": "string", "minLength": 1, "maxLength": crate::domain::intent::MAX_RETURN_URL_CHARS, "pattern": pattern, "example": "https://shop.example.com/orders/1001/return"})
+        }
         // One entry of `enabled_events`: an event type, a family of them, or `*`.
         "event_pattern" => {
             let mut choices = event_patterns();
@@ -206,7 +214,7 @@ fn parameter_schema(path: &str, name: &str, place: &str) -> Option<Value> {
         ("query", "type") if path.ends_with("/transactions") => json!({"type": "string", "enum": ["payment", "cancel", "refund"]}),
         ("query", "type") if path.ends_with("/events") => json!({"type": "string", "enum": event_patterns()}),
         ("query", "key") => json!({"type": "string", "pattern": "^pk_(?:test|live)_[0-9a-f]{64}$"}),
-        ("query", "client_secret") => json!({"type": "string", "minLength": 1, "maxLength": 200}),
+        ("query", "client_secret") => json!({"type": "string", "minLength": 1, "maxLength": super::intents::MAX_CLIENT_SECRET_CHARS}),
         ("header", "Idempotency-Key") => {
             json!({"type": "string", "minLength": 1, "maxLength": super::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]+$"})
         }
@@ -268,6 +276,11 @@ fn complete(surface: Surface, path: &str, operation: &mut Map<String, Value>) {
         .and_then(Value::as_array)
         .is_some_and(|alternatives| !alternatives.is_empty() && alternatives.iter().all(|a| a.as_object().is_some_and(|a| !a.is_empty())));
 
+    let takes_publishable = operation
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|alternatives| alternatives.iter().any(|a| a.get("publishable_key").is_some()));
+
     let responses = operation.entry("responses").or_insert_with(|| json!({}));
     let Some(responses) = responses.as_object_mut() else { return };
     let mut add = |status: &str, answer: Value| {
@@ -280,7 +293,9 @@ fn complete(surface: Surface, path: &str, operation: &mut Map<String, Value>) {
         match surface {
             Surface::Merchant => {
                 add("401", error_answer("authentication_required, invalid_api_key, api_key_expired"));
-                add("403", error_answer("secret_key_required: a publishable key where a secret key is needed"));
+                if !takes_publishable {
+                    add("403", error_answer("secret_key_required: a publishable key where a secret key is needed"));
+                }
             }
             Surface::Wallet => add("401", error_answer("authentication_required, token_invalid, token_expired")),
         }

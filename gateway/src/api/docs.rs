@@ -49,6 +49,10 @@ impl Modify for SecretKeyAuth {
             "secret_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("sk_test_... / sk_live_...").build()),
         );
+        components.add_security_scheme(
+            "publishable_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pk_test_... / pk_live_...").build()),
+        );
     }
 }
 

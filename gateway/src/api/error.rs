@@ -130,6 +130,11 @@ impl From<ServiceError> for ApiError {
                 "stream_not_authorized",
                 "Send the payment intent's client_secret and your publishable key (pk_...) as query parameters.",
             ),
+            ClientSecretInvalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "client_secret_invalid",
+                "The client_secret does not belong to this payment intent: send the one its creation returned.",
+            ),
             ConnectorMissing(name) => {
                 tracing::error!(connector = %name, "connector not configured");
                 ApiError::internal()

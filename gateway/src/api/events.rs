@@ -5,7 +5,7 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{object_id, IdParam, MerchantAuth, QueryParams};
 use super::pagination::{list_response, page, time_param};
-use crate::domain::event::{is_event_type_pattern, Event};
+use crate::domain::event::{for_checkout, is_event_type_pattern, Event};
 use crate::ids::IdKind;
 use crate::live::Follow;
 use crate::service::Services;
@@ -117,7 +117,8 @@ pub struct IntentStreamQuery {
     get, path = "/v1/payment_intents/{id}/events", tag = "Events",
     description = "Server-Sent Events for the browser: the intent's events so far, then each new one, ending \
                    after `succeeded`, `failed`, `canceled` or `expired`. Authorized by the publishable key and \
-                   the intent's client secret; any origin may read it (CORS).",
+                   the intent's client secret; any origin may read it (CORS). Each event's `data` is the intent \
+                   as a checkout may see it (`PublicPaymentIntent`: no customer details, order id or metadata).",
     params(("id" = String, Path, description = "pi_..."), IntentStreamQuery,
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event.")),
     responses(
@@ -137,7 +138,7 @@ pub async fn intent_stream(
     let last = last_event_id(&headers)?;
     let scope = services.authorize_intent_stream(&q.key, &q.client_secret, &id).await?;
     let follow = services.follow_intent(&scope, &id, last.as_deref()).await?;
-    Ok(sse(follow, services.bus.settings.keep_alive))
+    Ok(sse_with(follow, services.bus.settings.keep_alive, for_checkout))
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -155,16 +156,22 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 fn sse(follow: Follow, keep_alive: Duration) -> Response {
-    let events = Sse::new(frames(follow)).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive"));
+    sse_with(follow, keep_alive, |event| event)
+}
+
+/// An event stream whose events pass through `view` on their way out.
+fn sse_with(follow: Follow, keep_alive: Duration, view: fn(Event) -> Event) -> Response {
+    let events = Sse::new(frames(follow, view)).keep_alive(KeepAlive::new().interval(keep_alive).text("keep-alive"));
     // Proxies such as nginx must pass each frame through at once.
     let no_buffering = [(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))];
     (no_buffering, events).into_response()
 }
 
-fn frames(follow: Follow) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    futures::stream::unfold(follow, |mut follow| async move {
+fn frames(follow: Follow, view: fn(Event) -> Event) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    futures::stream::unfold(follow, move |mut follow| async move {
         match follow.next().await? {
             Ok(event) => {
+                let event = view(event);
                 let frame = SseEvent::default()
                     .id(event.id.clone())
                     .event(event.kind.clone())

@@ -168,11 +168,46 @@ impl<S: Send + Sync> FromRequestParts<S> for MerchantAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<MerchantAuth>()
-            .cloned()
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_required", "Send your secret key as `Authorization: Bearer sk_...`."))
+        if let Some(auth) = parts.extensions.get::<MerchantAuth>() {
+            return Ok(auth.clone());
+        }
+        if parts.extensions.get::<PublishableAuth>().is_some() {
+            return Err(secret_key_required());
+        }
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "authentication_required", "Send your secret key as `Authorization: Bearer sk_...`."))
+    }
+}
+
+pub fn secret_key_required() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "secret_key_required", "This endpoint needs a secret key (sk_...), not a publishable key.")
+}
+
+/// A publishable key (`pk_...`) on `/v1`, authenticated by the same middleware. Only the
+/// checkout's status read takes one (with the intent's client secret); everything else answers
+/// `403 secret_key_required`.
+#[derive(Clone)]
+pub struct PublishableAuth(pub AuthenticatedKey);
+
+impl PublishableAuth {
+    pub fn scope(&self) -> &Scope {
+        &self.0.scope
+    }
+}
+
+/// Whoever called an endpoint that both kinds of key may read.
+pub enum Caller {
+    Secret(MerchantAuth),
+    Publishable(PublishableAuth),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.extensions.get::<PublishableAuth>() {
+            return Ok(Caller::Publishable(auth.clone()));
+        }
+        MerchantAuth::from_request_parts(parts, state).await.map(Caller::Secret)
     }
 }
 

@@ -1,11 +1,11 @@
 //! `/v1/payment_intents`: create, retrieve, list, cancel, confirm.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{object_id, search_text, IdParam, JsonBody, MerchantAuth, QueryParams};
+use super::extract::{object_id, search_text, Caller, IdParam, JsonBody, MerchantAuth, QueryParams};
 use super::idempotency::RequestKey;
 use crate::domain::idempotency::View;
 use super::pagination::{list_response, page, time_param};
-use crate::domain::intent::{ConfirmMode, IntentStatus, NewIntent, NewIntentInput, PaymentIntent};
+use crate::domain::intent::{ConfirmMode, IntentStatus, NewIntent, NewIntentInput, PaymentIntent, PublicPaymentIntent};
 use crate::ids::IdKind;
 use crate::service::Services;
 use crate::domain::query::IntentFilter;
@@ -50,6 +50,12 @@ pub struct CreatePaymentIntentRequest {
     /// Up to 50 string pairs (keys up to 40 characters, values up to 500).
     #[schema(format = "contract:metadata")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Where the approval page sends the customer's phone after the outcome, with
+    /// `payment_intent` and `payment_intent_client_secret` added to its query (for the SDK's
+    /// `resume()`): `https`, or `http` on `localhost`, `127.0.0.1` or `[::1]`; no user name or
+    /// password; at most 2048 characters.
+    #[schema(format = "contract:return_url")]
+    pub return_url: Option<String>,
 }
 
 /// The created intent and its client secret (shown in this response only: hand it to your
@@ -90,21 +96,91 @@ pub async fn create(
         confirm_mode: req.confirm_mode,
         expires_in_minutes: req.expires_in_minutes,
         metadata: req.metadata,
+        return_url: req.return_url.as_deref(),
     })?;
     let created = services.create_intent(auth.scope(), new, key.answering(201, View::CreatedIntent).as_ref()).await?;
     let body = CreatedPaymentIntent { intent: created.intent, client_secret: created.client_secret.expose().to_owned() };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RetrievePaymentIntentQuery {
+    /// With a publishable key: the intent's client secret, from its creation. Ignored with a
+    /// secret key.
+    pub client_secret: Option<String>,
+}
+
+/// The longest `client_secret` the status read takes (ours are 75 characters).
+pub const MAX_CLIENT_SECRET_CHARS: usize = 200;
+
+/// The intent as the key may see it: all of it with a secret key, the checkout's part with a
+/// publishable key and the client secret.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RetrievedPaymentIntent {
+    Full(PaymentIntent),
+    Public(PublicPaymentIntent),
+}
+
+// `anyOf`, not the `oneOf` a derive would write: the whole intent is a superset of the public one,
+// so it matches both.
+impl utoipa::PartialSchema for RetrievedPaymentIntent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(<PaymentIntent as ToSchema>::name()))
+            .item(Ref::from_schema_name(<PublicPaymentIntent as ToSchema>::name()))
+            .description(Some("`PaymentIntent` with a secret key, `PublicPaymentIntent` with a publishable key and the client secret."))
+            .into()
+    }
+}
+
+impl ToSchema for RetrievedPaymentIntent {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push((<PaymentIntent as ToSchema>::name().into_owned(), PaymentIntent::schema()));
+        <PaymentIntent as ToSchema>::schemas(schemas);
+        schemas.push((<PublicPaymentIntent as ToSchema>::name().into_owned(), PublicPaymentIntent::schema()));
+        <PublicPaymentIntent as ToSchema>::schemas(schemas);
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/payment_intents/{id}", tag = "Payment intents",
-    params(("id" = String, Path, description = "pi_...")),
-    responses((status = 200, body = PaymentIntent), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("secret_key" = []))
+    description = "With a secret key, the whole intent. With a publishable key (`Authorization: Bearer pk_...`) and \
+                   the intent's `client_secret`, what a checkout page may see of it (`PublicPaymentIntent`: no \
+                   customer details, order id, metadata or return URL): the web SDK's status read. Any origin may \
+                   call it (CORS).",
+    params(("id" = String, Path, description = "pi_..."), RetrievePaymentIntentQuery),
+    responses(
+        (status = 200, body = RetrievedPaymentIntent),
+        (status = 400, description = "invalid_id, parameter_invalid (client_secret); with a publishable key, parameter_missing (client_secret)", body = ErrorBody),
+        (status = 401, description = "authentication_required, invalid_api_key, api_key_expired; with a publishable key, client_secret_invalid", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("secret_key" = []), ("publishable_key" = []))
 )]
-pub async fn retrieve(State(services): State<Arc<Services>>, auth: MerchantAuth, IdParam(id): IdParam) -> Result<Json<PaymentIntent>, ApiError> {
+pub async fn retrieve(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    IdParam(id): IdParam,
+    QueryParams(q): QueryParams<RetrievePaymentIntentQuery>,
+) -> Result<Json<RetrievedPaymentIntent>, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;
-    Ok(Json(services.get_intent(auth.scope(), &id).await?))
+    if q.client_secret.as_ref().is_some_and(|s| s.is_empty() || s.chars().count() > MAX_CLIENT_SECRET_CHARS) {
+        return Err(ApiError::bad_request("parameter_invalid", "client_secret", "client_secret must be 1 to 200 characters."));
+    }
+    match caller {
+        Caller::Secret(auth) => Ok(Json(RetrievedPaymentIntent::Full(services.get_intent(auth.scope(), &id).await?))),
+        Caller::Publishable(auth) => {
+            let secret = q.client_secret.ok_or_else(|| {
+                ApiError::bad_request("parameter_missing", "client_secret", "With a publishable key, send the intent's client_secret.")
+            })?;
+            Ok(Json(RetrievedPaymentIntent::Public(services.get_public_intent(auth.scope(), &secret, &id).await?)))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

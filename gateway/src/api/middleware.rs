@@ -1,7 +1,7 @@
 //! Request middleware for `/v1`: secret-key authentication, then Idempotency-Key handling.
 
 use super::error::ApiError;
-use super::extract::MerchantAuth;
+use super::extract::{MerchantAuth, PublishableAuth};
 use super::idempotency::{self, key_header};
 use crate::domain::idempotency::IdempotencyScope;
 use crate::domain::keys::KeyKind;
@@ -34,11 +34,15 @@ pub async fn authenticate(State(services): State<Arc<Services>>, mut req: Reques
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if key.kind != KeyKind::Secret {
-        return ApiError::new(StatusCode::FORBIDDEN, "secret_key_required", "This endpoint needs a secret key (sk_...), not a publishable key.")
-            .into_response();
+    // A publishable key reaches only the handlers that take one (`Caller`); the others refuse it.
+    match key.kind {
+        KeyKind::Secret => {
+            req.extensions_mut().insert(MerchantAuth(key));
+        }
+        KeyKind::Publishable => {
+            req.extensions_mut().insert(PublishableAuth(key));
+        }
     }
-    req.extensions_mut().insert(MerchantAuth(key));
     next.run(req).await
 }
 

@@ -33,7 +33,6 @@ use tower_http::trace::TraceLayer;
 pub fn router(services: Arc<Services>) -> Router {
     let v1 = Router::new()
         .route("/payment_intents", post(intents::create).get(intents::list))
-        .route("/payment_intents/{id}", get(intents::retrieve))
         .route("/payment_intents/{id}/cancel", post(intents::cancel))
         .route("/payment_intents/{id}/confirm", post(intents::confirm))
         .route("/refunds", post(refunds::create).get(refunds::list))
@@ -68,9 +67,18 @@ pub fn router(services: Arc<Services>) -> Router {
                 .allow_methods([Method::GET])
                 .allow_headers([HeaderName::from_static("last-event-id"), header::CACHE_CONTROL]),
         );
+    // The intent read: secret keys, and the checkout's publishable key with the client secret
+    // from any origin (its preflight answered before authentication).
+    let intent_read = Router::new()
+        .route("/v1/payment_intents/{id}", get(intents::retrieve).options(|| async { StatusCode::NO_CONTENT }))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(services.clone(), middleware::authenticate))
+        .route_layer(axum::middleware::from_fn_with_state(services.clone(), health::database_gate))
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]).allow_headers([header::AUTHORIZATION]));
     hardening::hardened(Router::new()
         .nest("/v1", v1)
         .merge(browser)
+        .merge(intent_read)
         .route("/openapi.json", get(docs::spec))
         .route("/docs", get(docs::page))
         .route("/docs/assets/swagger-ui-bundle.js", get(docs::swagger_js))

@@ -14,3 +14,14 @@ pub struct EventNotice {
     pub previous_object_seq: Option<i64>,
     pub event: Event,
 }
+
+/// The event as a checkout page receives it on the intent's own stream: its intent reduced to
+/// what the publishable key may see ([`crate::domain::intent::PublicPaymentIntent`]).
+pub fn for_checkout(mut event: Event) -> Event {
+    event.data = match serde_json::from_value::<crate::domain::intent::PaymentIntent>(event.data) {
+        Ok(intent) => serde_json::to_value(crate::domain::intent::PublicPaymentIntent::from(&intent)).unwrap_or_default(),
+        // Every event of an intent's stream carries the intent; anything else shows nothing.
+        Err(_) => serde_json::Value::Object(Default::default()),
+    };
+    event
+}

@@ -1,7 +1,7 @@
 //! Payment intents: what a merchant asks to be paid, and the state machine it moves through.
 
 use super::money::{Amount, AmountError, Currency};
-pub use paygate_wire::intent::{ConfirmMode, FailureReason, IntentStatus, NextAction, PaymentIntent};
+pub use paygate_wire::intent::{ConfirmMode, FailureReason, IntentStatus, NextAction, PaymentIntent, PublicPaymentIntent};
 use super::{text_field, ValidationError};
 use crate::clock::Millis;
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct NewIntent {
     pub confirm_mode: ConfirmMode,
     pub expires_in_minutes: i64,
     pub metadata: BTreeMap<String, String>,
+    /// Where the approval page sends the customer's phone after the outcome.
+    pub return_url: Option<ReturnUrl>,
 }
 
 /// The raw fields of a create request, before validation.
@@ -36,6 +38,7 @@ pub struct NewIntentInput<'a> {
     pub confirm_mode: Option<ConfirmMode>,
     pub expires_in_minutes: Option<i64>,
     pub metadata: Option<BTreeMap<String, String>>,
+    pub return_url: Option<&'a str>,
 }
 
 pub fn parse_amount(minor_units: i64) -> Result<Amount, ValidationError> {
@@ -78,7 +81,64 @@ impl NewIntent {
             confirm_mode: input.confirm_mode.unwrap_or(ConfirmMode::Automatic),
             expires_in_minutes,
             metadata: parse_metadata(input.metadata.unwrap_or_default())?,
+            return_url: input.return_url.map(ReturnUrl::parse).transpose()?,
         })
+    }
+}
+
+/// A merchant page the customer's phone returns to after the outcome: `https`, or `http` on the
+/// merchant's own machine (`localhost`, `127.0.0.1`, `[::1]`) for development. No credentials in
+/// it, at most 2,048 characters. The approval page adds `payment_intent` and
+/// `payment_intent_client_secret` to its query, for the SDK's `resume()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnUrl(String);
+
+pub const MAX_RETURN_URL_CHARS: usize = 2048;
+
+impl ReturnUrl {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let invalid = |why: &str| ValidationError::new("return_url_invalid", "return_url", format!("return_url {why}"));
+        if raw.chars().count() > MAX_RETURN_URL_CHARS {
+            return Err(invalid("must be at most 2048 characters"));
+        }
+        let url = url::Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute URL"))?;
+        let local = matches!(url.host(), Some(url::Host::Domain("localhost")))
+            || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        match url.scheme() {
+            "https" if url.host().is_some() => {}
+            "http" if local => {}
+            _ => return Err(invalid("must use https (http only for localhost)")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not carry credentials"));
+        }
+        let text = url.to_string();
+        if text.chars().count() > MAX_RETURN_URL_CHARS {
+            return Err(invalid("must be at most 2048 characters"));
+        }
+        Ok(Self(text))
+    }
+
+    /// A stored value, validated when it was saved.
+    pub fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// This URL with the intent named in its query, where the merchant's return page (the SDK's
+    /// `resume()`) reads it.
+    pub fn for_intent(&self, intent_id: &str, client_secret: &str) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) => {
+                url.query_pairs_mut().append_pair("payment_intent", intent_id).append_pair("payment_intent_client_secret", client_secret);
+                url.to_string()
+            }
+            Err(_) => self.0.clone(),
+        }
     }
 }
 
@@ -232,6 +292,7 @@ mod tests {
             confirm_mode: None,
             expires_in_minutes: None,
             metadata: None,
+            return_url: None,
         }
     }
 
@@ -254,11 +315,33 @@ mod tests {
             (NewIntentInput { metadata: Some([("k".to_owned(), "a\u{0}b".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
             (NewIntentInput { metadata: Some([("k\u{1b}".to_owned(), "v".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
             (NewIntentInput { metadata: Some([("k".to_owned(), "line\r\nbreak".to_owned())].into()), ..input() }, "metadata_invalid", "metadata"),
+            (NewIntentInput { return_url: Some("http://shop.example.com/done"), ..input() }, "return_url_invalid", "return_url"),
+            (NewIntentInput { return_url: Some("javascript:alert(1)"), ..input() }, "return_url_invalid", "return_url"),
+            (NewIntentInput { return_url: Some("/orders/1"), ..input() }, "return_url_invalid", "return_url"),
+            (NewIntentInput { return_url: Some("https://user:pw@shop.example.com/"), ..input() }, "return_url_invalid", "return_url"),
         ];
         for (case, code, param) in cases {
             let err = NewIntent::parse(case).unwrap_err();
             assert_eq!((err.code, err.param), (code, param));
         }
+    }
+
+    #[test]
+    fn a_return_url_is_https_or_a_local_development_address() {
+        for ok in ["https://shop.example.com/orders/1/return?x=1", "http://localhost:8081/return", "http://127.0.0.1:9/r", "http://[::1]/r"] {
+            assert!(ReturnUrl::parse(ok).is_ok(), "{ok}");
+        }
+        let long = format!("https://shop.example.com/{}", "a".repeat(MAX_RETURN_URL_CHARS));
+        assert_eq!(ReturnUrl::parse(&long).unwrap_err().code, "return_url_invalid");
+    }
+
+    #[test]
+    fn the_return_url_names_the_intent_and_keeps_the_merchants_own_query() {
+        let url = ReturnUrl::parse("https://shop.example.com/return?order=7").unwrap();
+        assert_eq!(
+            url.for_intent("pi_1", "pi_1_secret_x"),
+            "https://shop.example.com/return?order=7&payment_intent=pi_1&payment_intent_client_secret=pi_1_secret_x"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::{missing, paginate, List, ServiceError, Services};
 use crate::domain::event::Event;
 use crate::domain::idempotency::{KeyStep, Keyed};
 use crate::domain::keys::KeyKind;
-use crate::domain::intent::PaymentIntent;
+use crate::domain::intent::{PaymentIntent, PublicPaymentIntent};
 use crate::domain::Scope;
 use crate::live::Follow;
 use crate::domain::query::{Cursor, EventFilter, Page};
@@ -65,6 +65,15 @@ impl Services {
             Err(StoreError::NotFound) => Err(ServiceError::StreamNotAuthorized),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// What the checkout page may read of an intent: with the merchant's publishable key (`scope`)
+    /// and the intent's client secret.
+    pub async fn get_public_intent(&self, scope: &Scope, client_secret: &str, intent_id: &str) -> Result<PublicPaymentIntent, ServiceError> {
+        if self.verify_client_secret(client_secret).as_deref() != Some(intent_id) {
+            return Err(ServiceError::ClientSecretInvalid);
+        }
+        Ok(PublicPaymentIntent::from(&self.get_intent(scope, intent_id).await?))
     }
 
     /// The customer opened the approval page: tells the checkout (`payment_intent.scanned`, once

@@ -79,6 +79,8 @@ pub enum ServiceError {
     UnknownLastEventId,
     #[error("the client secret or publishable key does not match this payment intent")]
     StreamNotAuthorized,
+    #[error("the client secret does not belong to this payment intent")]
+    ClientSecretInvalid,
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -82,7 +82,7 @@ pub trait IntentStore: Send + Sync {
 pub(super) const INTENT_COLUMNS: &str = "id, livemode, status, amount, currency, amount_captured, amount_refunded, \
     merchant_order_id, order_name, customer_name, customer_email, confirm_mode, metadata, approval_url, \
     approval_app_url, approval_intent_url, \
-    connector, failure_code, failure_message, cancellation_reason, created_at, expires_at, confirm_deadline";
+    connector, failure_code, failure_message, cancellation_reason, return_url, created_at, expires_at, confirm_deadline";
 
 pub(super) fn intent(row: &Row) -> Result<PaymentIntent, StoreError> {
     let id = row.text("id")?;
@@ -120,6 +120,7 @@ pub(super) fn intent(row: &Row) -> Result<PaymentIntent, StoreError> {
         failure_code,
         failure_message: row.opt_text("failure_message")?,
         cancellation_reason: row.opt_text("cancellation_reason")?,
+        return_url: row.opt_text("return_url")?,
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
         confirm_deadline: row.opt_int("confirm_deadline")?,
@@ -156,8 +157,8 @@ impl IntentStore for SqlStore {
         let insert = query(format!(
             "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, merchant_order_id, \
              order_name, customer_name, customer_name_search, customer_email, confirm_mode, metadata, approval_code, \
-             approval_url, created_at, updated_at, expires_at, approval_app_url, approval_intent_url) \
-             VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) \
+             approval_url, created_at, updated_at, expires_at, approval_app_url, approval_intent_url, return_url) \
+             VALUES ($1, $2, $3, 'requires_action', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19) \
              RETURNING {INTENT_COLUMNS}"
         ))
         .bind(&n.id)
@@ -177,7 +178,8 @@ impl IntentStore for SqlStore {
         .bind(n.created_at)
         .bind(n.expires_at)
         .bind(&n.links.app_url)
-        .bind(&n.links.android_intent_url);
+        .bind(&n.links.android_intent_url)
+        .bind(i.return_url.as_ref().map(|u| u.as_str()));
         let mut tx = self.db.begin().await?;
         let created = intent(&tx.fetch_one(insert).await?)?;
         let payload = serde_json::to_value(&created).map_err(|e| StoreError::Corrupt(e.to_string()))?;

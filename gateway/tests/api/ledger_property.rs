@@ -59,6 +59,7 @@ async fn run(app: &TestApp, merchants: &[String], ops: Vec<Op>) -> Result<(), Te
                     confirm_mode: Some(if manual { ConfirmMode::Manual } else { ConfirmMode::Automatic }),
                     expires_in_minutes: Some(30),
                     metadata: None,
+                    return_url: None,
                 })
                 .unwrap();
                 let created = app.services.create_intent(&scope, new, None).await.unwrap();

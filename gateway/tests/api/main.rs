@@ -8,6 +8,7 @@ mod helpers {
 pub(crate) use paygate_test_support::on_both_engines;
 mod sse_client;
 
+mod checkout;
 mod concurrency;
 mod errors;
 mod events;

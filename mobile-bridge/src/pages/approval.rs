@@ -11,7 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gateway::clock::Millis;
-use gateway::domain::intent::{IntentStatus, PaymentIntent};
+use gateway::domain::intent::{IntentStatus, PaymentIntent, ReturnUrl};
 use gateway::domain::approval::CodedIntent;
 use serde::Serialize;
 use std::sync::Arc;
@@ -47,6 +47,9 @@ pub struct OutcomePage {
     pub summary: Option<Summary>,
     /// Reload every 2 s (while the payment is processing).
     pub refresh: bool,
+    /// After the outcome: the merchant's `return_url`, naming the intent, which the page opens
+    /// after a moment (and links to).
+    pub return_to: Option<String>,
 }
 
 /// The page's script settings.
@@ -106,7 +109,7 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
     };
     let shell = Shell::new(choice.lang);
     let t = shell.t;
-    let outcome = |title, message, tone, refresh| OutcomePage { shell: Shell::new(choice.lang), title, message, tone, summary: None, refresh };
+    let outcome = |title, message, tone, refresh| OutcomePage { shell: Shell::new(choice.lang), title, message, tone, summary: None, refresh, return_to: None };
     let mut page = match view_of(&intent, now) {
         View::Approve => {
             let remaining_ms = intent.expires_at - now;
@@ -135,18 +138,23 @@ pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, R
         View::Expired => outcome(t.expired_title, t.expired_body, "ended", false),
     };
     page.summary = Some(summary);
+    if !page.refresh {
+        page.return_to = intent
+            .return_url
+            .map(|url| ReturnUrl::from_stored(url).for_intent(&intent.id, bridge.services.client_secret_for(&intent.id).expose()));
+    }
     render(&page, StatusCode::OK, choice, secure)
 }
 
 /// The answer for an unknown and a malformed code alike.
 pub fn invalid_link(lang: Lang) -> OutcomePage {
     let t = lang.texts();
-    OutcomePage { shell: Shell::new(lang), title: t.invalid_title, message: t.invalid_body, tone: "invalid", summary: None, refresh: false }
+    OutcomePage { shell: Shell::new(lang), title: t.invalid_title, message: t.invalid_body, tone: "invalid", summary: None, refresh: false, return_to: None }
 }
 
 fn unavailable(lang: Lang) -> OutcomePage {
     let t = lang.texts();
-    OutcomePage { shell: Shell::new(lang), title: t.unavailable_title, message: t.unavailable_body, tone: "invalid", summary: None, refresh: false }
+    OutcomePage { shell: Shell::new(lang), title: t.unavailable_title, message: t.unavailable_body, tone: "invalid", summary: None, refresh: false, return_to: None }
 }
 
 /// Milliseconds left as `mm:ss`, rounded up (a page never shows 00:00 while it can be approved).

@@ -102,6 +102,30 @@ async fn a_paid_intent_shows_the_paid_page(app: BridgeApp) {
     assert!(!page.html.contains(r#"id="approve""#), "no buttons on a final page");
 }
 
+async fn after_the_outcome_the_page_sends_the_phone_back_to_the_merchants_return_url(app: BridgeApp) {
+    let m = app.merchant().await;
+    let return_url = "https://shop.example.com/orders/7/return?from=pay";
+    let (id, code) = app.intent(&m, json!({ "amount": 12000, "return_url": return_url, "confirm_mode": "manual" })).await;
+    let secret = app.core.services.client_secret_for(&id);
+    let approved = app.core.approve(&m.sk, &id, "4242424242424242").await;
+    assert_eq!(approved.body["status"], "requires_confirmation", "{}", approved.raw);
+    let processing = app.page(&format!("/p/{code}"), &[AMERICAN_PHONE]).await;
+    assert!(!processing.html.contains("return-to-merchant"), "not before the outcome");
+
+    let confirmed = app.core.post(&m.sk, &format!("/v1/payment_intents/{id}/confirm"), json!({ "amount": 12000 })).await;
+    assert_eq!(confirmed.body["status"], "succeeded", "{}", confirmed.raw);
+    let page = app.page(&format!("/p/{code}"), &[AMERICAN_PHONE]).await;
+    let target = format!("{return_url}&#38;payment_intent={id}&#38;payment_intent_client_secret={}", secret.expose());
+    assert!(page.html.contains(&format!(r#"id="return-to-merchant" href="{target}""#)), "{}", page.html);
+    assert!(page.html.contains(&format!(r#"<meta http-equiv="refresh" content="3;url={target}">"#)), "{}", page.html);
+    assert!(page.html.contains("Back to the shop"));
+
+    let (other, other_code) = app.intent(&m, json!({})).await;
+    app.core.approve(&m.sk, &other, "4242424242424242").await;
+    let without = app.page(&format!("/p/{other_code}"), &[AMERICAN_PHONE]).await;
+    assert!(!without.html.contains("return-to-merchant") && !without.html.contains("content=\"3;url="), "{}", without.html);
+}
+
 async fn a_refunded_intent_still_shows_the_paid_page(app: BridgeApp) {
     let m = app.merchant().await;
     let (id, code) = app.intent(&m, json!({ "amount": 12000 })).await;
@@ -221,6 +245,7 @@ bridge_on_both_engines!(
     opening_the_page_tells_the_checkout_it_was_scanned_once,
     an_ended_intent_is_not_scanned,
     a_paid_intent_shows_the_paid_page,
+    after_the_outcome_the_page_sends_the_phone_back_to_the_merchants_return_url,
     a_refunded_intent_still_shows_the_paid_page,
     a_canceled_intent_shows_the_canceled_page,
     an_expired_intent_shows_the_expired_page,
