@@ -43,4 +43,9 @@ impl Clock for ManualClock {
     }
 }
 
-pub use paygate_wire::time::{parse_rfc3339, rfc3339, to_rfc3339};
+pub use paygate_wire::time::{rfc3339, to_rfc3339};
+
+/// A time a client sent (a query parameter), in any RFC 3339 form chrono reads.
+pub fn parse_rfc3339(text: &str) -> Option<Millis> {
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+}

@@ -6,10 +6,15 @@
 //! - [`intent`]: the public view of a payment intent, its statuses and failure reasons.
 //! - [`event`]: the event envelope of streams and webhooks.
 //! - [`error`]: the error body of every API.
-//! - [`time`]: timestamps as RFC 3339 text.
+//! - [`time`]: timestamps as RFC 3339 text, and time left as `mm:ss`.
+//! - [`checkout`]: one payment as a checkout page follows it (the SDK's state machine).
+//! - [`qr`]: approval links as SVG QR codes (feature `qr`).
 
+pub mod checkout;
 pub mod error;
 pub mod event;
 pub mod intent;
 pub mod money;
 pub mod time;
+#[cfg(feature = "qr")]
+pub mod qr;

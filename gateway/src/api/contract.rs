@@ -218,6 +218,7 @@ fn parameter_schema(path: &str, name: &str, place: &str) -> Option<Value> {
         ("header", "Idempotency-Key") => {
             json!({"type": "string", "minLength": 1, "maxLength": super::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]+$"})
         }
+        ("query", "last_event_id") => json!({"type": "string", "pattern": format!("^(?:{})?$", id_pattern(IdKind::Event).trim_start_matches('^').trim_end_matches('$'))}),
         // Empty is the same as absent (a stream that has sent no id yet).
         ("header", "Last-Event-ID") => json!({"type": "string", "pattern": format!("^(?:{})?$", id_pattern(IdKind::Event).trim_start_matches('^').trim_end_matches('$'))}),
         _ => return None,

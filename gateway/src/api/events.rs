@@ -111,6 +111,9 @@ pub struct IntentStreamQuery {
     pub client_secret: String,
     /// The merchant's publishable key (`pk_...`).
     pub key: String,
+    /// Resume after this event, like `Last-Event-ID` (which wins when both are sent): for clients
+    /// that reconnect with a new `EventSource`, which cannot set headers.
+    pub last_event_id: Option<String>,
 }
 
 #[utoipa::path(
@@ -123,7 +126,7 @@ pub struct IntentStreamQuery {
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event.")),
     responses(
         (status = 200, description = "The intent's event stream", content_type = "text/event-stream", body = String),
-        (status = 400, description = "invalid_id, invalid_last_event_id, parameter_missing", body = ErrorBody),
+        (status = 400, description = "invalid_id, invalid_last_event_id (header or query), parameter_missing", body = ErrorBody),
         (status = 401, description = "stream_not_authorized", body = ErrorBody),
     ),
     security(())
@@ -135,7 +138,10 @@ pub async fn intent_stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     object_id(IdKind::PaymentIntent, &id, "id")?;
-    let last = last_event_id(&headers)?;
+    let last = match last_event_id(&headers)? {
+        Some(last) => Some(last),
+        None => checked_event_id(q.last_event_id.as_deref().unwrap_or(""), "last_event_id")?,
+    };
     let scope = services.authorize_intent_stream(&q.key, &q.client_secret, &id).await?;
     let follow = services.follow_intent(&scope, &id, last.as_deref()).await?;
     Ok(sse_with(follow, services.bus.settings.keep_alive, for_checkout))
@@ -144,13 +150,18 @@ pub async fn intent_stream(
 fn last_event_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("last-event-id") else { return Ok(None) };
     // Not visible ASCII: refused below like any other malformed id.
-    let id = value.to_str().unwrap_or("?").trim();
+    checked_event_id(value.to_str().unwrap_or("?"), "Last-Event-ID")
+}
+
+/// An event id to resume after; empty is none.
+fn checked_event_id(id: &str, param: &'static str) -> Result<Option<String>, ApiError> {
+    let id = id.trim();
     if id.is_empty() {
         return Ok(None);
     }
     // A malformed id names no event of this stream either.
     if !IdKind::Event.is_well_formed(id) {
-        return Err(ApiError::bad_request("invalid_last_event_id", "Last-Event-ID", "Last-Event-ID names no event of this stream."));
+        return Err(ApiError::bad_request("invalid_last_event_id", param, format!("{param} names no event of this stream.")));
     }
     Ok(Some(id.to_owned()))
 }

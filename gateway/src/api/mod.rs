@@ -12,6 +12,7 @@ pub mod intents;
 mod middleware;
 pub mod pagination;
 pub mod refunds;
+pub mod sdk;
 pub mod test_helpers;
 pub mod transactions;
 pub mod webhooks;
@@ -85,6 +86,8 @@ pub fn router(services: Arc<Services>) -> Router {
         .route("/docs/assets/swagger-ui-standalone-preset.js", get(docs::swagger_preset_js))
         .route("/docs/assets/swagger-ui.css", get(docs::swagger_css))
         .route("/docs/assets/init.js", get(docs::init_js))
+        .route("/sdk/v1/{file}", get(sdk::current))
+        .route("/sdk/v1/{version}/{file}", get(sdk::versioned))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

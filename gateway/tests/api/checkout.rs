@@ -18,6 +18,9 @@ on_both_engines!(
     a_publishable_key_still_gets_secret_key_required_everywhere_else,
     the_intent_stream_carries_the_public_view_of_the_intent,
     a_return_url_is_kept_on_the_intent_and_a_bad_one_is_refused,
+    the_intent_stream_resumes_after_the_event_named_in_its_query,
+    the_sdks_state_machine_follows_the_real_stream_to_the_outcome,
+    the_sdk_is_served_with_its_content_types_caching_and_cors,
 );
 
 /// The fields a publishable key may see, and nothing else.
@@ -166,5 +169,100 @@ async fn a_return_url_is_kept_on_the_intent_and_a_bad_one_is_refused(app: TestAp
         let reply = app.post(&m.sk, "/v1/payment_intents", body).await;
         assert_eq!((reply.status.as_u16(), reply.code()), (400, "return_url_invalid"), "{bad}: {}", reply.raw);
         assert_eq!(reply.body["error"]["param"], "return_url");
+    }
+}
+
+async fn the_intent_stream_resumes_after_the_event_named_in_its_query(app: TestApp) {
+    let base = app.serve().await;
+    let m = app.merchant().await;
+    let (id, secret) = created(&app, &m).await;
+    app.approve(&m.sk, &id, "4242424242424242").await;
+    let path = format!("/v1/payment_intents/{id}/events?client_secret={secret}&key={}", m.pk);
+    let mut all = SseClient::open(&base, &path, &[]).await;
+    let mut ids = Vec::new();
+    while let Some(frame) = all.next_event().await {
+        ids.push(frame.id.unwrap());
+    }
+    assert!(ids.len() >= 3, "{ids:?}");
+    let mut resumed = SseClient::open(&base, &format!("{path}&last_event_id={}", ids[0]), &[]).await;
+    let mut after = Vec::new();
+    while let Some(frame) = resumed.next_event().await {
+        after.push(frame.id.unwrap());
+    }
+    assert_eq!(after, ids[1..].to_vec());
+    // The header wins over the query.
+    let mut both = SseClient::open(&base, &format!("{path}&last_event_id={}", ids[0]), &[("last-event-id", ids[1].as_str())]).await;
+    assert_eq!(both.next_event().await.unwrap().id.as_deref(), Some(ids[2].as_str()));
+    let bad = SseClient::open(&base, &format!("{path}&last_event_id=evt_nope"), &[]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("invalid_last_event_id"), "{}", bad.body);
+}
+
+async fn the_sdks_state_machine_follows_the_real_stream_to_the_outcome(app: TestApp) {
+    use paygate_wire::checkout::{Checkout, Outcome, Step};
+    let base = app.serve().await;
+    let m = app.merchant().await;
+    let (id, secret) = created(&app, &m).await;
+    let read = app.get(&m.pk, &read_path(&id, &secret)).await;
+    let mut checkout = Checkout::from_json(&read.raw, false).unwrap();
+    assert_eq!(checkout.step(), Step::WaitingForScan);
+    app.post(&m.sk, &format!("/v1/test_helpers/payment_intents/{id}/scan"), json!({})).await;
+    app.approve(&m.sk, &id, "4242424242424242").await;
+    let path = format!("/v1/payment_intents/{id}/events?client_secret={secret}&key={}", m.pk);
+    let mut client = SseClient::open(&base, &path, &[]).await;
+    let mut steps = Vec::new();
+    while let Some(frame) = client.next_event().await {
+        checkout.apply_event_json(&frame.data).unwrap();
+        steps.push(checkout.step());
+    }
+    assert!(steps.contains(&Step::Scanned), "{steps:?}");
+    assert_eq!(checkout.outcome(), Some(Outcome::Succeeded));
+    // Replaying the whole stream (a reconnect without an id) changes nothing.
+    let mut again = SseClient::open(&base, &path, &[]).await;
+    while let Some(frame) = again.next_event().await {
+        checkout.apply_event_json(&frame.data).unwrap();
+    }
+    assert_eq!(checkout.outcome(), Some(Outcome::Succeeded));
+    let after = app.get(&m.pk, &read_path(&id, &secret)).await;
+    checkout.apply_status_json(&after.raw).unwrap();
+    assert_eq!(checkout.intent().status, paygate_wire::intent::IntentStatus::Succeeded);
+}
+
+async fn the_sdk_is_served_with_its_content_types_caching_and_cors(app: TestApp) {
+    let version = gateway::api::sdk::SDK_VERSION;
+    let package: Value = serde_json::from_str(include_str!("../../../sdk-wasm/package.json")).unwrap();
+    assert_eq!(package["version"], version, "the gateway serves the version sdk-wasm/package.json names");
+    let base = app.serve().await;
+    let cases = [
+        ("paygate.js", "text/javascript; charset=utf-8"),
+        ("paygate_sdk_bg.wasm", "application/wasm"),
+        ("paygate.css", "text/css; charset=utf-8"),
+        ("paygate.mjs", "text/javascript; charset=utf-8"),
+    ];
+    for (file, content_type) in cases {
+        let current = SseClient::open(&base, &format!("/sdk/v1/{file}"), &[("origin", "https://shop.example")]).await;
+        assert_eq!(current.status, 200, "{file}");
+        assert_eq!(current.header("content-type"), Some(content_type));
+        assert_eq!(current.header("cache-control"), Some("public, max-age=300"));
+        assert_eq!(current.header("access-control-allow-origin"), Some("*"));
+        let pinned = SseClient::open(&base, &format!("/sdk/v1/{version}/{file}"), &[]).await;
+        assert_eq!(pinned.status, 200, "{file}");
+        assert_eq!(pinned.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    }
+    assert!(include_str!("../../../sdk-wasm/dist/paygate.js").contains(&format!("const VERSION = \"{version}\"")));
+    for missing in ["/sdk/v1/nope.js".to_owned(), "/sdk/v1/9.9.9/paygate.js".to_owned(), format!("/sdk/v1/{version}/../Cargo.toml")] {
+        let reply = SseClient::open(&base, &missing, &[]).await;
+        assert_eq!(reply.status, 404, "{missing}");
+    }
+}
+
+#[test]
+fn the_readme_lists_the_integrity_hash_of_every_sdk_file() {
+    use base64::Engine;
+    use sha2::Digest;
+    let readme = include_str!("../../../README.md");
+    for (file, bytes) in gateway::api::sdk::files().filter(|(file, _)| !file.ends_with(".d.ts")) {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(bytes));
+        assert!(readme.contains(&format!("| `{file}` |")) && readme.contains(&format!("sha384-{hash}")), "README must list {file} with sha384-{hash}");
     }
 }

@@ -13,6 +13,7 @@ use axum::response::Response;
 use gateway::clock::Millis;
 use gateway::domain::intent::{IntentStatus, PaymentIntent, ReturnUrl};
 use gateway::domain::approval::CodedIntent;
+use paygate_wire::time::mm_ss;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -157,27 +158,8 @@ fn unavailable(lang: Lang) -> OutcomePage {
     OutcomePage { shell: Shell::new(lang), title: t.unavailable_title, message: t.unavailable_body, tone: "invalid", summary: None, refresh: false, return_to: None }
 }
 
-/// Milliseconds left as `mm:ss`, rounded up (a page never shows 00:00 while it can be approved).
-fn mm_ss(ms: i64) -> String {
-    let secs = (ms.max(0) + 999) / 1000;
-    format!("{:02}:{:02}", secs / 60, secs % 60)
-}
-
 /// For the script's own pages (the wallet home): the same settings without an intent.
 pub fn wallet_config(lang: Lang) -> String {
     let config = ScriptConfig { code: None, currency: None, livemode: None, api: "/wallet/v1", t: &lang.texts().script };
     serde_json::to_string(&config).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mm_ss;
-
-    #[test]
-    fn time_left_rounds_up_to_the_second() {
-        assert_eq!(mm_ss(15 * 60_000), "15:00");
-        assert_eq!(mm_ss(61_001), "01:02");
-        assert_eq!(mm_ss(1), "00:01");
-        assert_eq!(mm_ss(-5), "00:00");
-    }
 }

@@ -8,8 +8,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gateway::api::error::ApiError;
 use gateway::domain::intent::IntentStatus;
-use qrcode::render::svg;
-use qrcode::QrCode;
 use std::sync::Arc;
 
 pub async fn svg(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>) -> Result<Response, ApiError> {
@@ -23,11 +21,10 @@ pub async fn svg(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>) ->
         (IntentStatus::RequiresAction, Some(next)) if intent.expires_at > now => next.url.clone(),
         _ => return Err(link_ended()),
     };
-    let qr = QrCode::new(url.as_bytes()).map_err(|e| {
-        tracing::error!(error = %e, "an approval link did not fit a QR code");
+    let image = paygate_wire::qr::svg(&url).ok_or_else(|| {
+        tracing::error!("an approval link did not fit a QR code");
         ApiError::internal()
     })?;
-    let image = qr.render::<svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build();
     // Private: the image carries the code. Good for as long as the intent can be approved.
     let max_age = ((intent.expires_at - now) / 1000).max(0);
     let cache = HeaderValue::from_str(&format!("private, max-age={max_age}")).unwrap_or(HeaderValue::from_static("no-store"));
