@@ -25,7 +25,8 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// A shop serving in a background task.
+/// A shop serving in a background task. Keep it alive: dropping it stops the server too
+/// (gracefully, like [`RunningShop::stop`] without waiting).
 #[derive(Debug)]
 pub struct RunningShop {
     addr: SocketAddr,

@@ -1,5 +1,6 @@
 //! `demo-shop`: runs the demo shop alone against a running gateway.
 
+use anyhow::Context;
 use clap::Parser;
 use demo_shop::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL};
 use demo_shop::{start, Secret, ShopConfig};
@@ -37,7 +38,17 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-shop: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -55,7 +66,10 @@ async fn main() -> anyhow::Result<()> {
         database_url: args.database_url,
         locale: args.locale,
     };
-    let shop = start(config).await?;
+    let gateway = config.gateway_url.clone();
+    let shop = start(config)
+        .await
+        .with_context(|| format!("starting the shop against the gateway at {gateway}"))?;
     println!("Demo shop: {}", shop.url());
     tokio::signal::ctrl_c().await?;
     shop.stop().await
