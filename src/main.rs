@@ -1,5 +1,7 @@
 //! `paygate`: the single binary. `serve` (the default) runs the whole platform on one port.
 
+mod demo;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use gateway::clock::{to_rfc3339, SystemClock};
@@ -318,8 +320,13 @@ fn print_record(k: &ApiKeyRecord) {
 }
 
 async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
+    open_trusting(config, Vec::new()).await
+}
+
+/// The services, with webhooks allowed to reach `trusted` (the demo shop beside this process).
+async fn open_trusting(config: &Config, trusted: Vec<std::net::SocketAddr>) -> anyhow::Result<Arc<Services>> {
     let store = Arc::new(SqlStore::connect(&config.database_url).await.context("opening the database")?);
-    let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, ..WebhookSettings::default() };
+    let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, trusted_local: trusted, ..WebhookSettings::default() };
     Ok(Arc::new(
         Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
             .with_webhook_settings(webhooks)
@@ -335,10 +342,18 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         // The default public URL follows the address actually bound (port 0 picks a free one).
         config.public_url = format!("http://{bound}");
     }
-    let services = open(&config).await?;
+    // The demo shop runs beside the embedded default only, never with PostgreSQL.
+    let embedded = config.database_url.starts_with("sqlite:");
+    let shop_addr = match config.demo_shop.filter(|_| embedded) {
+        Some(addr) => Some(demo::address(addr)?),
+        None => None,
+    };
+    let trusted = shop_addr.map(|a| if a.ip().is_unspecified() { std::net::SocketAddr::new([127, 0, 0, 1].into(), a.port()) } else { a });
+    let services = open_trusting(&config, trusted.into_iter().collect()).await?;
     // Only the embedded default (one process) bootstraps a demo merchant: replicas on a shared
     // PostgreSQL would race to create one each. There, use `paygate merchant create`.
     let first_run = services.engine() == Engine::Sqlite && services.list_merchants().await?.is_empty();
+    let mut first_keys = None;
     println!("Paygate is running ({} store)", services.engine().name());
     println!("  API base URL  {}/v1", config.public_url);
     println!("  API docs      {}/docs", config.public_url);
@@ -349,6 +364,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);
         print_keys(&keys);
         println!("  Keep the secret key now: only its hash is stored. More keys: `paygate key create --merchant {}`", merchant.id);
+        first_keys = Some(keys);
     } else if services.engine() == Engine::Sqlite {
         println!("  Test keys were printed on first run; make new ones with `paygate key create --merchant <id>` (see `paygate merchant list`).");
     } else {
@@ -361,7 +377,34 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         services.bus.attach_redis(url.expose()).map_err(anyhow::Error::msg)?;
         println!("  Live events   shared with other replicas through Redis");
     }
+    let shop_keys = match shop_addr {
+        Some(_) => demo::keys(&services, &config, first_keys.as_deref()).await?,
+        None => None,
+    };
     let (signalled_tx, mut signalled) = tokio::sync::watch::channel(false);
+    // The demo shop starts once this process serves (it registers its webhook endpoint over
+    // HTTP), prints its URL, and stops with the gateway.
+    let shop = match (shop_addr, shop_keys) {
+        (Some(addr), Some(keys)) => {
+            let config = config.clone();
+            let mut stopping = signalled_tx.subscribe();
+            Some(tokio::spawn(async move {
+                match demo::start(&config, addr, keys).await {
+                    Ok(shop) => {
+                        println!("  Demo shop     {} (a merchant's shop on this gateway; open a payment link in a second tab: that tab is the phone)", shop.url());
+                        let _ = stopping.wait_for(|s| *s).await;
+                        let _ = shop.stop().await;
+                    }
+                    Err(e) => eprintln!("The demo shop did not start: {e:#}"),
+                }
+            }))
+        }
+        (Some(_), None) => {
+            println!("  Demo shop     not started: no merchant is named Demo Shop");
+            None
+        }
+        _ => None,
+    };
     let sweeper = tokio::spawn(workers::sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs), signalled_tx.subscribe()));
     // Webhook passes stop starting at the signal; one in flight finishes and records its attempts.
     let deliverer = tokio::spawn(workers::delivery_loop(services.clone(), signalled_tx.subscribe()));
@@ -397,6 +440,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         _ = deadline => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
     }
     sweeper.abort();
+    if let Some(shop) = shop {
+        let _ = tokio::time::timeout(Duration::from_secs(2), shop).await;
+    }
     // A pass still in flight after the grace period is cut off: its leases run out within a
     // minute and another replica makes those attempts again (receivers de-duplicate on webhook-id).
     if tokio::time::timeout(Duration::from_secs(2), deliverer).await.is_err() {

@@ -276,3 +276,61 @@ fn logs_carry_no_colour_codes_off_a_terminal_and_are_json_when_asked() {
     let bad = paygate(dir.path()).env("PAYGATE_LOG_FORMAT", "yaml").args(["merchant", "list"]).output().unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("log_format"), "an unknown format is refused");
 }
+
+/// Reads what `serve` prints until a line containing `until`.
+fn printed_until(server: &mut Server, until: &str) -> (String, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while !printed.contains(until) {
+        let line = lines.next().unwrap_or_else(|| panic!("serve stopped printing before {until}:\n{printed}")).unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    (printed, lines)
+}
+
+#[test]
+fn the_embedded_default_starts_the_demo_shop_with_the_demo_merchants_keys_and_reuses_them_on_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop_of = |printed: &str| field(printed.lines().find(|l| l.contains("Demo shop")).unwrap(), "http://").to_owned();
+    let mut first = Server(paygate(dir.path()).env("PAYGATE_DEMO_SHOP", "on").arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let (printed, _lines) = printed_until(&mut first, "Demo shop");
+    let sk = field(&printed, "sk_test_").to_owned();
+    let base = field(&printed, "http://").trim_end_matches("/v1").to_owned();
+    let shop = shop_of(&printed);
+    let shop_addr = shop.trim_start_matches("http://");
+    let (status, page) = http(shop_addr, "GET", "/", "", "");
+    assert_eq!(status, 200);
+    assert!(page.contains("Coffee beans"), "{page}");
+    // The shop registered its webhook endpoint with the Demo Shop merchant's key.
+    let addr = base.trim_start_matches("http://");
+    let (_, endpoints) = http(addr, "GET", "/v1/webhook_endpoints", &sk, "");
+    assert!(endpoints.contains(&format!("{shop}/webhooks")), "{endpoints}");
+    let keys = std::fs::read_to_string(dir.path().join("data/demo-shop.keys")).unwrap();
+    assert!(keys.starts_with(&sk), "the shop uses the first run's keys");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/demo-shop.keys")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the keys file is the owner's only");
+    }
+    assert!(Command::new("kill").args(["-TERM", &first.0.id().to_string()]).status().unwrap().success());
+    assert!(first.0.wait().unwrap().success());
+
+    let mut second = Server(paygate(dir.path()).env("PAYGATE_DEMO_SHOP", "on").arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let (again, _lines) = printed_until(&mut second, "Demo shop");
+    assert!(!again.contains("sk_test_"), "no keys printed again");
+    assert_eq!(std::fs::read_to_string(dir.path().join("data/demo-shop.keys")).unwrap(), keys, "the same keys");
+    assert_eq!(http(shop_of(&again).trim_start_matches("http://"), "GET", "/", "", "").0, 200);
+    assert!(Command::new("kill").args(["-TERM", &second.0.id().to_string()]).status().unwrap().success());
+    assert!(second.0.wait().unwrap().success());
+
+    let mut off = Server(paygate(dir.path()).env("PAYGATE_DEMO_SHOP", "off").arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let (without, _lines) = printed_until(&mut off, "Test keys were printed");
+    assert!(!without.contains("Demo shop"), "{without}");
+    // Serving (and so listening for SIGTERM) once it answers.
+    let gateway = field(&without, "http://").trim_end_matches("/v1").trim_start_matches("http://").to_owned();
+    assert_eq!(http(&gateway, "GET", "/healthz", "", "").0, 200);
+    assert!(Command::new("kill").args(["-TERM", &off.0.id().to_string()]).status().unwrap().success());
+    assert!(off.0.wait().unwrap().success());
+}

@@ -188,3 +188,21 @@ async fn sigterm_closes_open_streams_the_process_exits_within_ten_seconds_and_a_
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_shop_never_starts_with_postgresql() {
+    let db = Database::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = paygate(dir.path());
+    production_env(&mut cmd, &db);
+    let mut server = Server(cmd.env("PAYGATE_DEMO_SHOP", "on").arg("serve").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("serve starts"));
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while !printed.contains("Create merchants") {
+        printed.push_str(&lines.next().expect("serve prints its URLs").unwrap());
+        printed.push('\n');
+    }
+    assert!(!printed.contains("Demo shop"), "{printed}");
+    assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
+    assert!(server.0.wait().unwrap().success());
+}

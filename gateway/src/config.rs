@@ -39,6 +39,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long a request holds its Idempotency-Key before a retry may take it over.
     pub idempotency_lease_secs: u64,
+    /// Where `paygate serve` starts the demo shop beside itself (the embedded default only, never
+    /// with PostgreSQL); `None` when turned off.
+    pub demo_shop: Option<SocketAddr>,
 }
 
 /// Logs for a person (text, coloured only on a terminal) or for a collector (one JSON object per line).
@@ -67,6 +70,7 @@ struct FileConfig {
     max_connections_per_client: Option<usize>,
     log_format: Option<String>,
     idempotency_lease_secs: Option<u64>,
+    demo_shop: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,7 +202,15 @@ impl Config {
         if idempotency_lease_secs == 0 {
             return Err(ConfigError::Invalid("idempotency_lease_secs must be at least 1".into()));
         }
+        // The demo shop: the gateway's own address with the next port (any free one when the
+        // gateway's port is 0), another address, or `off`.
+        let demo_shop = match env("PAYGATE_DEMO_SHOP").or(file_config.demo_shop).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Some("off" | "false" | "0" | "no") => None,
+            None | Some("on" | "true" | "1" | "yes") => Some(SocketAddr::new(bind.ip(), if bind.port() == 0 { 0 } else { bind.port().wrapping_add(1) })),
+            Some(addr) => Some(addr.parse().map_err(|_| ConfigError::Invalid(format!("demo_shop `{addr}` must be an address such as 127.0.0.1:8081, or off")))?),
+        };
         Ok(Config {
+            demo_shop,
             idempotency_lease_secs,
             max_connections_per_client,
             log_format,
@@ -229,9 +241,8 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 /// The embedded default keeps its hashing secret in a file beside the SQLite database, created
 /// on first run with owner-only permissions.
 fn embedded_secret(database_url: &str) -> Result<Secret, ConfigError> {
-    let db_path = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let db_path = db_path.split('?').next().unwrap_or(db_path);
-    let dir = Path::new(db_path).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = embedded_dir(database_url);
+    let dir = dir.as_path();
     let path = dir.join("key-hash-secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(Secret::new(existing.trim()));
@@ -242,7 +253,15 @@ fn embedded_secret(database_url: &str) -> Result<Secret, ConfigError> {
     Ok(Secret::new(secret))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// The folder of a SQLite database file, where the embedded default keeps its own files.
+pub fn embedded_dir(database_url: &str) -> PathBuf {
+    let db_path = database_url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let db_path = db_path.split('?').next().unwrap_or(db_path);
+    Path::new(db_path).parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+}
+
+/// Writes a new file readable by its owner only; fails when it exists.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -277,6 +296,19 @@ mod tests {
             env.insert(var, value.to_owned());
         }
         Config::from_sources(None, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn the_demo_shop_takes_the_next_port_unless_placed_elsewhere_or_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |value: Option<&str>| from_env_with(&dir, "PAYGATE_DEMO_SHOP", value);
+        assert_eq!(with(None).unwrap().demo_shop, Some("127.0.0.1:8081".parse().unwrap()));
+        assert_eq!(with(Some("off")).unwrap().demo_shop, None);
+        assert_eq!(with(Some("127.0.0.1:9000")).unwrap().demo_shop, Some("127.0.0.1:9000".parse().unwrap()));
+        assert!(with(Some("somewhere")).is_err());
+        let mut env: HashMap<&str, String> = [("DATABASE_URL", format!("sqlite://{}/x.db", dir.path().display()))].into();
+        env.insert("PAYGATE_BIND", "127.0.0.1:0".into());
+        assert_eq!(Config::from_sources(None, |k| env.get(k).cloned()).unwrap().demo_shop, Some("127.0.0.1:0".parse().unwrap()));
     }
 
     #[test]

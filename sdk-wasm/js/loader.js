@@ -292,7 +292,7 @@ class View {
       this.action.appendChild(el("p", "pg-hint", t.mobile_hint));
     }
     this.linkRow = box.appendChild(el("div", "pg-link-row"));
-    this.linkRow.appendChild(el("p", "pg-link-hint", t.link_hint));
+    this.linkRow.appendChild(el("p", "pg-link-hint", mode === "qr" ? t.link_hint : t.link_hint_phone));
     this.link = this.linkRow.appendChild(el("a", "pg-link"));
     this.link.id = "pg-link";
     this.copy = this.linkRow.appendChild(el("button", "pg-copy", t.copy));
@@ -312,6 +312,7 @@ class View {
     this.offline = box.appendChild(el("p", "pg-offline", t.reconnecting));
     this.offline.hidden = true;
     this.qrAlt = t.qr_alt;
+    this.waitingText = t.waiting_for_approval;
     root.appendChild(box);
   }
 
@@ -320,7 +321,9 @@ class View {
     this.amount.textContent = view.amount;
     this.order.textContent = view.order_name;
     this.remaining.textContent = view.remaining;
-    if (this.status.textContent !== view.status_text) this.status.textContent = view.status_text;
+    // On a phone nothing is scanned: the payment waits for the customer's approval.
+    const text = this.mode === "link" && view.step === "waiting_for_scan" ? this.waitingText : view.status_text;
+    if (this.status.textContent !== text) this.status.textContent = text;
     this.status.dataset.step = view.step;
     this.host.dataset.paygateStep = view.step;
     const open = !!view.url && !view.outcome;

@@ -8,6 +8,10 @@ pub struct Texts {
     pub scan_hint: &'static str,
     /// Before the link, for people who cannot scan.
     pub link_hint: &'static str,
+    /// On a phone, before the https link (the pay button opens the app).
+    pub link_hint_phone: &'static str,
+    /// On a phone, while the payment waits (there is nothing to scan).
+    pub waiting_for_approval: &'static str,
     pub copy: &'static str,
     pub copied: &'static str,
     pub expires_in: &'static str,
@@ -32,6 +36,8 @@ const KO: Texts = Texts {
     title: "휴대폰으로 결제",
     scan_hint: "휴대폰 카메라로 QR 코드를 스캔하세요.",
     link_hint: "스캔할 수 없다면 휴대폰에서 이 링크를 여세요:",
+    link_hint_phone: "앱이 열리지 않으면 이 링크를 여세요:",
+    waiting_for_approval: "결제 승인을 기다리는 중",
     copy: "링크 복사",
     copied: "복사했습니다",
     expires_in: "남은 시간",
@@ -55,6 +61,8 @@ const EN: Texts = Texts {
     title: "Pay with your phone",
     scan_hint: "Scan the QR code with your phone's camera.",
     link_hint: "Can't scan? Open this link on your phone:",
+    link_hint_phone: "App not opening? Open this link:",
+    waiting_for_approval: "Waiting for your approval",
     copy: "Copy link",
     copied: "Copied",
     expires_in: "Time left",
@@ -87,6 +95,8 @@ impl Texts {
             .str("title", self.title)
             .str("scan_hint", self.scan_hint)
             .str("link_hint", self.link_hint)
+            .str("link_hint_phone", self.link_hint_phone)
+            .str("waiting_for_approval", self.waiting_for_approval)
             .str("copy", self.copy)
             .str("copied", self.copied)
             .str("expires_in", self.expires_in)

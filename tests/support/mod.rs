@@ -16,6 +16,7 @@ pub fn paygate(dir: &Path) -> Command {
         .env_remove("PAYGATE_CONFIG")
         .env_remove("REDIS_URL")
         .env("PAYGATE_BIND", "127.0.0.1:0")
+        .env("PAYGATE_DEMO_SHOP", "off")
         .env("RUST_LOG", "warn")
         .env("RUST_BACKTRACE", "0");
     cmd

@@ -106,7 +106,7 @@ impl Replica {
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        command.env("PAYGATE_BIND", self.addr.to_string());
+        command.env("PAYGATE_BIND", self.addr.to_string()).env("PAYGATE_DEMO_SHOP", "off");
         command
     }
 

@@ -132,7 +132,7 @@ impl Gateway {
 
 /// Environment shared by every gateway process: a free port, quiet logs.
 fn base_env(mut command: Command) -> Command {
-    command.env("PAYGATE_BIND", "127.0.0.1:0").env_remove("PAYGATE_PUBLIC_URL").env_remove("PAYGATE_CONFIG").env("RUST_LOG", "warn");
+    command.env("PAYGATE_BIND", "127.0.0.1:0").env("PAYGATE_DEMO_SHOP", "off").env_remove("PAYGATE_PUBLIC_URL").env_remove("PAYGATE_CONFIG").env("RUST_LOG", "warn");
     command
 }
 

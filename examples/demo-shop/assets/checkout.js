@@ -23,35 +23,11 @@
     if (newCode) newCode.hidden = false;
   }
 
-  // onState may hand a step name or an object describing it.
-  function stepName(s) {
-    if (typeof s === "string") return s;
-    if (s && typeof s === "object") return String(s.step || s.state || s.status || s.type || "");
-    return "";
-  }
-
-  function describe(name) {
-    switch (name) {
-      case "requires_action":
-      case "waiting":
-        return "Scan the code with your phone, or open the link, and approve the payment.";
-      case "scanned":
-        return "Code scanned: approve the payment on your phone.";
-      case "processing":
-        return "Processing the payment…";
-      case "requires_confirmation":
-        return "Approved: the shop is confirming your payment…";
-      case "succeeded":
-        return "Paid.";
-      default:
-        return name ? "Payment: " + name.replace(/_/g, " ") : "";
-    }
-  }
-
-  function onState(s) {
-    var name = stepName(s);
-    step.setAttribute("data-state", name);
-    step.textContent = describe(name);
+  // The SDK reports each step (waiting_for_scan, scanned, processing, confirming, then the
+  // outcome); its own status line says it to the customer, so the shop only records it.
+  function onState(state) {
+    step.setAttribute("data-state", state.step);
+    step.textContent = "";
   }
 
   async function run() {
@@ -62,13 +38,15 @@
       return;
     }
     var pg = await Paygate.load(data.publishableKey, { locale: data.locale });
-    var outcome = await pg.pay({ clientSecret: data.clientSecret, container: "#pay", onState: onState });
+    // Manual confirmation: the shop's server confirms on the webhook; wait for it here.
+    var outcome = await pg.pay({ clientSecret: data.clientSecret, container: "#pay", onState: onState, waitForConfirmation: true });
     var status = outcome && outcome.status;
     switch (status) {
       case "succeeded":
+        show("Paid. Thank you! Your order is confirmed.", status);
+        break;
       case "requires_confirmation":
-        show("Payment approved. Checking it with the shop…", status);
-        window.location.assign(data.orderUrl);
+        show("Payment approved. The shop is confirming it…", status);
         break;
       case "failed":
         show("The payment did not go through. Get a new code to try again.", status);

@@ -44,6 +44,7 @@ function startServer(dir) {
     DATABASE_URL: `sqlite://${join(dir, 'pg.db')}`,
     // Port 0: the OS picks a free port, and the public URL follows the bound address.
     PAYGATE_BIND: '127.0.0.1:0',
+    PAYGATE_DEMO_SHOP: 'off',
     RUST_LOG: process.env.RUST_LOG || 'warn',
   };
   // One process on its own: no public URL of another deployment, no shared Redis.

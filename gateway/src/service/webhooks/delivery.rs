@@ -145,7 +145,8 @@ impl Services {
     async fn send(&self, client: &reqwest::Client, url: &str, msg_id: &str, timestamp: i64, signature: &str, body: String) -> Outcome {
         let failed = |error| Outcome { response_status: None, error: Some(error) };
         let Ok(parsed) = reqwest::Url::parse(url) else { return failed("invalid_url") };
-        if let Err(refused) = guard::check_literal(&parsed, self.webhooks.settings.allow_private) {
+        let trusted = guard::is_trusted(&parsed, &self.webhooks.settings.trusted_local);
+        if let Err(refused) = guard::check_literal(&parsed, self.webhooks.settings.allow_private || trusted) {
             tracing::warn!(%refused, "webhook delivery refused by the SSRF guard");
             return failed("destination_not_allowed");
         }

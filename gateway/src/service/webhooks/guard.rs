@@ -89,6 +89,16 @@ pub fn check_literal(url: &Url, allow_private: bool) -> Result<(), DestinationRe
     }
 }
 
+/// Whether the URL names one of `trusted` exactly: an IP literal and its port.
+pub fn is_trusted(url: &Url, trusted: &[SocketAddr]) -> bool {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        _ => return false,
+    };
+    url.port_or_known_default().is_some_and(|port| trusted.contains(&SocketAddr::new(ip, port)))
+}
+
 /// At registration: IP literals, and `localhost` names, which can only mean loopback. Other
 /// names are checked when a delivery resolves them.
 pub fn check_registration(url: &Url, allow_private: bool) -> Result<(), DestinationRefused> {
@@ -172,5 +182,9 @@ mod tests {
         assert!(check_literal(&local, false).is_ok(), "names are left to the resolver");
         assert!(check_registration(&local, false).is_err() && check_registration(&local, true).is_ok());
         assert!(check_registration(&Url::parse("https://hooks.example.com/").unwrap(), false).is_ok());
+        let shop: SocketAddr = "127.0.0.1:8081".parse().unwrap();
+        assert!(is_trusted(&Url::parse("http://127.0.0.1:8081/webhooks").unwrap(), &[shop]));
+        assert!(!is_trusted(&Url::parse("http://127.0.0.1:8082/webhooks").unwrap(), &[shop]), "only that port");
+        assert!(!is_trusted(&Url::parse("http://localhost:8081/webhooks").unwrap(), &[shop]), "only the literal");
     }
 }

@@ -41,6 +41,9 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Development only: deliver to loopback, private and link-local addresses too.
     pub allow_private: bool,
+    /// Development only: these exact addresses (IP literal and port in the URL) may receive
+    /// webhooks though they are internal: the demo shop that `paygate serve` starts beside itself.
+    pub trusted_local: Vec<std::net::SocketAddr>,
     /// How long a pass owns the deliveries it claimed; well above `timeout`.
     pub lease: Duration,
     /// Endpoints delivered to at once (each endpoint gets one delivery at a time).
@@ -69,6 +72,7 @@ impl Default for WebhookSettings {
             jitter: 0.2,
             timeout: Duration::from_secs(15),
             allow_private: false,
+            trusted_local: Vec::new(),
             lease: Duration::from_secs(60),
             batch: 50,
             max_endpoints: 16,
@@ -196,7 +200,8 @@ impl Services {
         // Refused at once when the host is an internal IP literal or localhost; names that
         // resolve to internal addresses are refused at delivery time.
         if let Ok(parsed) = reqwest::Url::parse(url.as_str()) {
-            if let Err(refused) = guard::check_registration(&parsed, self.webhooks.settings.allow_private) {
+            let trusted = guard::is_trusted(&parsed, &self.webhooks.settings.trusted_local);
+            if let Err(refused) = guard::check_registration(&parsed, self.webhooks.settings.allow_private || trusted) {
                 return Err(ValidationError::new(
                     "url_not_allowed",
                     "url",

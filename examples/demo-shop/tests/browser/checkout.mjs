@@ -1,0 +1,337 @@
+// The checkout in a real browser: headless Chromium (Debian's /usr/bin/chromium) against the
+// real `paygate serve`, which runs the demo shop beside itself. A desktop (1280x800) buys in the
+// shop and gets the web SDK's QR code; the test decodes that QR code from a screenshot, as a
+// camera would, and a phone (390x844, touch) opens it, signs in and approves. Then: a decline and
+// "new code", an expiry, a gateway restart in the middle of a payment, and the pay button on a
+// phone. Zero CSP violations on every page. Screenshots go to target/artifacts/checkout-*.png.
+//
+//   node examples/demo-shop/tests/browser/checkout.mjs     (scripts/test-browser runs it)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+const BINARY = process.env.PAYGATE_BIN || join(TARGET, 'debug', 'paygate');
+const ARTIFACTS = join(ROOT, 'target', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const STEP_TIMEOUT = 20_000;
+const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const PASSWORD = 'correct horse battery staple';
+
+const log = (...args) => console.log('[checkout-test]', ...args);
+class StepFailed extends Error {}
+function check(condition, message) {
+  if (!condition) throw new StepFailed(message);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => res(port));
+    });
+    server.on('error', rej);
+  });
+}
+
+/** `paygate serve` with the demo shop on fixed ports (so a restart keeps its URLs). */
+class Platform {
+  constructor(dir, gatewayPort, shopPort) {
+    this.dir = dir;
+    this.env = {
+      ...process.env,
+      DATABASE_URL: `sqlite://${join(dir, 'paygate.db')}`,
+      PAYGATE_BIND: `127.0.0.1:${gatewayPort}`,
+      PAYGATE_DEMO_SHOP: `127.0.0.1:${shopPort}`,
+      PAYGATE_SWEEP_INTERVAL_SECS: '1',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    };
+    delete this.env.PAYGATE_PUBLIC_URL;
+    delete this.env.REDIS_URL;
+    delete this.env.PAYGATE_CONFIG;
+    this.child = null;
+  }
+
+  start() {
+    check(existsSync(BINARY), `${BINARY} is missing: run \`cargo build\` first (scripts/test-browser does)`);
+    const child = spawn(BINARY, ['serve'], { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let output = '';
+    return new Promise((res, rej) => {
+      const timer = setTimeout(() => rej(new StepFailed(`no demo shop URL within 30 s:\n${output}`)), 30_000);
+      const look = () => {
+        const base = output.match(/API base URL\s+(\S+)\/v1/);
+        const shop = output.match(/Demo shop\s+(http\S+)/);
+        const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
+        if (base && shop) {
+          clearTimeout(timer);
+          if (secret) this.sk = secret[1];
+          res({ base: base[1], shop: shop[1] });
+        }
+      };
+      child.stdout.on('data', (chunk) => { output += chunk; look(); });
+      child.stderr.on('data', (chunk) => { output += chunk; });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        rej(new StepFailed(`the server exited (${code ?? signal}):\n${output}`));
+      });
+    });
+  }
+
+  async stop() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.removeAllListeners('exit');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 12_000, 'timeout'))])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+async function rest(base, method, path, { token, body } = {}) {
+  const headers = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  return { status: res.status, json, text };
+}
+
+/** Every page reports CSP violations and script errors into `problems`. */
+async function watched(context, problems, name) {
+  await context.addInitScript(() => {
+    window.__steps = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+    new MutationObserver(() => {
+      const host = document.getElementById('pay');
+      const step = host && host.dataset.paygateStep;
+      if (step && window.__steps[window.__steps.length - 1] !== step) window.__steps.push(step);
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-paygate-step'] });
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /CSP violation|Content Security Policy|Refused to/i.test(m.text())) problems.push(`${name}: ${m.text()}`);
+  });
+  return page;
+}
+
+/** Puts one coffee in the cart and checks out; lands on the pay page. */
+async function buy(page, shop, customer) {
+  await page.goto(shop + '/');
+  await page.locator('#add-1').click();
+  await page.goto(shop + '/cart');
+  await page.locator('#customer-name').fill(customer);
+  await page.locator('#checkout').click();
+  await page.waitForURL(/\/orders\/[^/]+\/pay$/);
+}
+
+/** The approval URL, read from a screenshot of the QR code the SDK drew. */
+async function scanQr(page, shot) {
+  const qr = page.locator('#pg-qr svg');
+  await qr.waitFor({ state: 'visible' });
+  const png = PNG.sync.read(await page.locator('#pg-qr').screenshot({ path: shot }));
+  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  check(code && code.data, 'no QR code could be decoded from the screenshot');
+  return code.data;
+}
+
+async function step(page, expected) {
+  await page.waitForFunction((s) => document.getElementById('pay')?.dataset.paygateStep === s, expected);
+}
+
+async function result(page, expected) {
+  await page.locator(`#pay-result[data-status="${expected}"]`).waitFor({ state: 'visible' });
+}
+
+async function phoneContext(browser) {
+  return browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, userAgent: IPHONE_UA, locale: 'en-US',
+  });
+}
+
+/** On the phone: open the approval link, sign in (or up), and approve or decline. */
+async function answerOnPhone(phone, url, email, answer) {
+  const opened = await phone.goto(url);
+  check(opened && opened.status() === 200, `the approval page answered ${opened && opened.status()}`);
+  if (answer === 'open') return;
+  // Signed in once, the phone stays signed in.
+  await phone.locator('#sources:visible, #identifier:visible').first().waitFor({ state: 'visible' });
+  if (await phone.locator('#identifier').isVisible()) {
+    await phone.locator('#identifier').fill(email);
+    await phone.locator('#password').fill(PASSWORD);
+    await phone.locator('#auth-submit').tap();
+  }
+  if (answer === 'decline') {
+    await phone.locator('#decline').waitFor({ state: 'visible' });
+    await phone.locator('#decline').tap();
+    await phone.locator('[data-outcome="ended"]').waitFor({ state: 'visible' });
+    return;
+  }
+  await phone.locator('#sources').waitFor({ state: 'visible' });
+  await phone.locator('input[name="funding_source"][data-type="wallet"]').first().tap();
+  await phone.locator('#approve').tap();
+}
+
+async function orderStatus(page, orderUrl, expected) {
+  for (let i = 0; i < 40; i++) {
+    await page.goto(orderUrl);
+    const status = await page.locator('#order-status').getAttribute('data-status');
+    if (status === expected) return;
+    await page.waitForTimeout(500);
+  }
+  check(false, `the shop's order never became ${expected}`);
+}
+
+async function run(platform, urls, browser) {
+  const { base, shop } = urls;
+  const sk = platform.sk;
+  const problems = [];
+  const email = `checkout-${Date.now()}@example.test`;
+  const signedUp = await rest(base, 'POST', '/wallet/v1/customers', { body: { email, password: PASSWORD } });
+  check(signedUp.status === 201, `signing up the wallet customer answered ${signedUp.status}: ${signedUp.text}`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const shot = (name) => join(ARTIFACTS, `checkout-${name}.png`);
+
+  const desktopContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+  const desktop = await watched(desktopContext, problems, 'desktop');
+  const phoneCtx = await phoneContext(browser);
+  const phone = await watched(phoneCtx, problems, 'phone');
+
+  // 1. Desktop buys; the phone scans the QR code from the screen and approves.
+  const started = Date.now();
+  await buy(desktop, shop, 'Kim Minji');
+  const payUrl = desktop.url();
+  const approvalUrl = await scanQr(desktop, shot('qr-only'));
+  log(`QR decoded in ${Date.now() - started} ms from the checkout: ${approvalUrl.replace(/\/p\/.*/, '/p/…')}`);
+  check(approvalUrl.startsWith(`${base}/p/`), `the QR code holds ${approvalUrl}, not an approval link`);
+  await step(desktop, 'waiting_for_scan');
+  check(await desktop.locator('#pg-status').textContent() === 'Waiting for a scan', 'the status line waits for a scan');
+  check(await desktop.locator('#pg-status').getAttribute('aria-live') === 'polite', 'the status line is a live region');
+  check(/QR code of the payment link: http/.test(await desktop.locator('#pg-qr').getAttribute('aria-label')), 'the QR code has a text alternative');
+  check(await desktop.locator('#pg-link').textContent() === approvalUrl, 'the link is shown as text too');
+  check(/^\d\d:\d\d$/.test(await desktop.locator('.pg-remaining').textContent()), 'a countdown is shown');
+  await desktop.screenshot({ path: shot('desktop-qr') });
+  await answerOnPhone(phone, approvalUrl, email, 'open');
+  await step(desktop, 'scanned');
+  check(await desktop.locator('#pg-status').textContent() === 'Opened on your phone', 'the desktop says the phone opened it');
+  await desktop.screenshot({ path: shot('desktop-scanned') });
+  await answerOnPhone(phone, approvalUrl, email, 'approve');
+  await result(desktop, 'succeeded');
+  const steps = await desktop.evaluate(() => window.__steps);
+  log(`desktop steps: ${steps.join(' → ')}`);
+  check(steps[0] === 'waiting_for_scan' && steps.includes('scanned') && steps[steps.length - 1] === 'succeeded', `steps ${steps}`);
+  await desktop.screenshot({ path: shot('desktop-succeeded') });
+  await phone.screenshot({ path: shot('phone-approved') });
+  const orderUrl = payUrl.replace(/\/pay$/, '');
+  await orderStatus(desktop, orderUrl, 'paid');
+  const intentId = await desktop.locator('#intent-id').textContent();
+  const intent = await rest(base, 'GET', `/v1/payment_intents/${intentId.trim()}`, { token: sk });
+  check(intent.json && intent.json.status === 'succeeded' && intent.json.amount_captured === 12000, `the intent is ${intent.text}`);
+  log('paid: the desktop saw the scan and the success without a reload; the order is paid through the verified webhook');
+
+  // 2. A decline resolves `failed`; "new code" gives a new QR code.
+  await buy(desktop, shop, 'Lee Jiho');
+  const declineUrl = await scanQr(desktop, shot('qr-decline'));
+  await answerOnPhone(phone, declineUrl, email, 'decline');
+  await result(desktop, 'failed');
+  await desktop.screenshot({ path: shot('desktop-failed') });
+  await desktop.locator('#new-code').click();
+  const fresh = await scanQr(desktop, shot('qr-new-code'));
+  check(fresh !== declineUrl && fresh.startsWith(`${base}/p/`), 'the new code is another approval link');
+  await step(desktop, 'waiting_for_scan');
+  log('declined: failed, and "new code" shows a new QR code');
+
+  // 3. Expiry resolves `expired` (the test helper ends the window now).
+  const latest = await rest(base, 'GET', '/v1/payment_intents?limit=1', { token: sk });
+  const expiring = latest.json.data[0];
+  check(expiring.next_action && expiring.next_action.url === fresh, 'the newest intent is the new code');
+  const expired = await rest(base, 'POST', `/v1/test_helpers/payment_intents/${expiring.id}/expire`, { token: sk, body: {} });
+  check(expired.status === 200, `expire answered ${expired.status}`);
+  await result(desktop, 'expired');
+  await desktop.locator('#new-code').waitFor({ state: 'visible' });
+  await desktop.screenshot({ path: shot('desktop-expired') });
+  log('expired: resolved expired and offers a new code');
+
+  // 4. The gateway restarts mid-payment: the SDK reconnects after the last event it applied.
+  const streams = [];
+  desktop.on('request', (r) => { if (r.url().includes('/events?')) streams.push(r.url()); });
+  await buy(desktop, shop, 'Park Seoyeon');
+  const cutUrl = await scanQr(desktop, shot('qr-restart'));
+  await answerOnPhone(phone, cutUrl, email, 'open');
+  await step(desktop, 'scanned');
+  await platform.stop();
+  await desktop.locator('.pg-offline:not([hidden])').waitFor({ state: 'visible' });
+  await desktop.screenshot({ path: shot('desktop-reconnecting') });
+  await platform.start();
+  await answerOnPhone(phone, cutUrl, email, 'approve');
+  await result(desktop, 'succeeded');
+  const resumed = streams.filter((u) => u.includes('last_event_id=evt_'));
+  check(resumed.length >= 1, `no reconnect named the last event: ${streams.join('\n')}`);
+  const cutSteps = await desktop.evaluate(() => window.__steps);
+  check(cutSteps[cutSteps.length - 1] === 'succeeded', `steps after the restart: ${cutSteps}`);
+  log(`restart: ${streams.length} stream requests, ${resumed.length} resumed after the last event; steps ${cutSteps.join(' → ')}`);
+
+  // 5. On a phone the SDK shows the pay button (the app link) and the https fallback.
+  await buy(phone, shop, 'Choi Yuna');
+  const button = phone.locator('#pg-pay');
+  await button.waitFor({ state: 'visible' });
+  const appLink = await button.getAttribute('href');
+  const fallback = await phone.locator('#pg-link').getAttribute('href');
+  check(/^paygate:\/\/p\/[0-9A-Za-z]{32}$/.test(appLink), `the pay button opens ${appLink}`);
+  check(fallback.startsWith(`${base}/p/`), `the fallback link is ${fallback}`);
+  check((await phone.locator('#pg-qr').count()) === 0, 'no QR code on a phone');
+  check(await phone.locator('#pg-status').textContent() === 'Waiting for your approval', 'a phone waits for the approval, not a scan');
+  await phone.screenshot({ path: shot('phone-pay-button'), fullPage: true });
+  log('phone: the pay button opens the app, with the https link as fallback');
+
+  check(problems.length === 0, problems.join('\n'));
+  log('zero CSP violations on the shop and approval pages');
+  await desktopContext.close();
+  await phoneCtx.close();
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'paygate-checkout-'));
+  const platform = new Platform(dir, await freePort(), await freePort());
+  let browser = null;
+  const stop = async () => {
+    if (browser) await browser.close().catch(() => {});
+    await platform.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { stop().finally(() => process.exit(130)); });
+  try {
+    const urls = await platform.start();
+    check(platform.sk, 'the first run printed no secret key');
+    log(`gateway ${urls.base}, demo shop ${urls.shop}`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    await run(platform, urls, browser);
+    log('passed');
+  } catch (e) {
+    console.error('[checkout-test] FAILED:', e instanceof StepFailed ? e.message : e);
+    process.exitCode = 1;
+  } finally {
+    await stop();
+  }
+}
+
+await main();
