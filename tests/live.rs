@@ -203,6 +203,9 @@ async fn the_demo_shop_never_starts_with_postgresql() {
         printed.push('\n');
     }
     assert!(!printed.contains("Demo shop"), "{printed}");
+    // Serving (and so listening for SIGTERM) once it answers.
+    let addr = field(&printed, "http://").trim_end_matches("/v1").trim_start_matches("http://").to_owned();
+    assert_eq!(http(&addr, "GET", "/healthz", "", "").0, 200);
     assert!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap().success());
     assert!(server.0.wait().unwrap().success());
 }

@@ -1,4 +1,4 @@
-//! The shop's own static files, compiled in: the checkout script and the stylesheet.
+//! The shop's own static files, compiled in: the checkout and return scripts, the stylesheet.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -10,6 +10,16 @@ pub async fn checkout_js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         include_str!("../../assets/checkout.js"),
+    )
+}
+
+pub async fn return_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../assets/return.js"),
     )
 }
 

@@ -35,7 +35,7 @@ pub fn router(shop: Arc<Shop>) -> Router {
         .route("/checkout", post(shop::checkout))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
-        .route("/orders/{id}/return", get(orders::detail))
+        .route("/orders/{id}/return", get(orders::returned))
         .route("/orders/{id}/pay", get(orders::pay))
         .route("/orders/{id}/new-intent", post(orders::new_intent))
         .route("/orders/{id}/cancel", post(orders::cancel))
@@ -47,6 +47,7 @@ pub fn router(shop: Arc<Shop>) -> Router {
     pages
         .route("/webhooks", post(webhook::receive))
         .route("/assets/checkout.js", get(assets::checkout_js))
+        .route("/assets/return.js", get(assets::return_js))
         .route("/assets/shop.css", get(assets::shop_css))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)

@@ -36,6 +36,15 @@ struct PayPage {
     notice: Option<(&'static str, &'static str)>,
 }
 
+#[derive(Template)]
+#[template(path = "return.html")]
+struct ReturnPage {
+    order: OrderView,
+    sdk_url: String,
+    publishable_key: String,
+    locale: &'static str,
+}
+
 /// What checkout.js reads from the `#pay` element's data attributes.
 struct CheckoutData {
     sdk_url: String,
@@ -76,6 +85,25 @@ pub async fn detail(
     Ok(render(
         &OrderPage {
             order: OrderView::of(&details, shop.settings().locale),
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// Where the approval page sends a phone back (the intent's `return_url`): the SDK's `resume()`
+/// finishes the payment there, from the client secret the gateway put in the URL.
+pub async fn returned(
+    State(shop): State<Arc<Shop>>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let details = shop.refresh_order(&order_id(&id)?).await?;
+    let settings = shop.settings();
+    Ok(render(
+        &ReturnPage {
+            order: OrderView::of(&details, settings.locale),
+            sdk_url: format!("{}/sdk/v1/paygate.js", settings.gateway_url),
+            publishable_key: settings.publishable_key.clone(),
+            locale: settings.locale_tag(),
         },
         StatusCode::OK,
     ))

@@ -170,8 +170,10 @@ async function phoneContext(browser) {
 
 /** On the phone: open the approval link, sign in (or up), and approve or decline. */
 async function answerOnPhone(phone, url, email, answer) {
-  const opened = await phone.goto(url);
-  check(opened && opened.status() === 200, `the approval page answered ${opened && opened.status()}`);
+  if (url) {
+    const opened = await phone.goto(url);
+    check(opened && opened.status() === 200, `the approval page answered ${opened && opened.status()}`);
+  }
   if (answer === 'open') return;
   // Signed in once, the phone stays signed in.
   await phone.locator('#sources:visible, #identifier:visible').first().waitFor({ state: 'visible' });
@@ -278,6 +280,8 @@ async function run(platform, urls, browser) {
   const cutUrl = await scanQr(desktop, shot('qr-restart'));
   await answerOnPhone(phone, cutUrl, email, 'open');
   await step(desktop, 'scanned');
+  // The phone leaves the page while the gateway is down (its script would reload it meanwhile).
+  await phone.goto('about:blank');
   await platform.stop();
   await desktop.locator('.pg-offline:not([hidden])').waitFor({ state: 'visible' });
   await desktop.screenshot({ path: shot('desktop-reconnecting') });
@@ -303,8 +307,50 @@ async function run(platform, urls, browser) {
   await phone.screenshot({ path: shot('phone-pay-button'), fullPage: true });
   log('phone: the pay button opens the app, with the https link as fallback');
 
+  // 6. Inside an in-app browser (KakaoTalk) the pay button goes straight to the https link; after
+  //    the approval the phone returns to the shop (return_url), where resume() finishes.
+  const inAppCtx = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'ko-KR',
+    userAgent: IPHONE_UA.replace('Version/17.5 Mobile/15E148 Safari/604.1', 'Mobile/15E148 KAKAOTALK 10.4.5'),
+  });
+  const inApp = await watched(inAppCtx, problems, 'in-app');
+  await buy(inApp, shop, 'Jung Haneul');
+  await inApp.locator('#pg-pay').waitFor({ state: 'visible' });
+  check(await inApp.locator('#pg-status').textContent() === 'Waiting for your approval', 'the status line on a phone');
+  await inApp.locator('#pg-pay').tap();
+  await inApp.waitForURL(/\/p\/[0-9A-Za-z]{32}$/);
+  check(inApp.url().startsWith(`${base}/p/`), `the in-app browser went to ${inApp.url()}`);
+  await answerOnPhone(inApp, null, email, 'approve');
+  await inApp.locator('#return-to-merchant').waitFor({ state: 'visible' });
+  await inApp.screenshot({ path: shot('in-app-approved') });
+  await inApp.waitForURL(/\/orders\/[^/]+\/return\?.*payment_intent_client_secret=/, { timeout: 15_000 });
+
+  await inApp.locator('#resume-result[data-status]').waitFor({ state: 'attached' });
+  const returned = await inApp.locator('#resume-result').getAttribute('data-status');
+  check(returned === 'succeeded', `resume() on the return page gave ${returned}: ${await inApp.locator('#resume-result').textContent()}`);
+  await inApp.screenshot({ path: shot('in-app-returned') });
+  log('in-app browser: plain https redirect, back to the shop after the approval, resume() resolves succeeded');
+
+  // 7. Misuse rejects with a typed error; it never hangs.
+  const errors = await desktop.evaluate(async () => {
+    const codes = [];
+    for (const [key, secret] of [['pk_nope', null], ['pk_test_' + '0'.repeat(64), 'pi_000000000000000000000000_secret_' + '0'.repeat(40)], [null, 'not a secret']]) {
+      try {
+        const pg = await window.Paygate.load(key || document.getElementById('pay')?.dataset.publishableKey || 'x');
+        await pg.pay({ clientSecret: secret, container: '#pay' });
+        codes.push('resolved');
+      } catch (e) {
+        codes.push(e.name + ':' + e.code);
+      }
+    }
+    return codes;
+  });
+  check(JSON.stringify(errors) === JSON.stringify(['PaygateError:invalid_publishable_key', 'PaygateError:invalid_api_key', 'PaygateError:client_secret_invalid']), `misuse gave ${errors}`);
+  log(`misuse: ${errors.join(', ')}`);
+
   check(problems.length === 0, problems.join('\n'));
   log('zero CSP violations on the shop and approval pages');
+  await inAppCtx.close();
   await desktopContext.close();
   await phoneCtx.close();
 }
