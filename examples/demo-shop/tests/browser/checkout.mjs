@@ -315,6 +315,25 @@ async function run(platform, urls, browser) {
   check(phone.url() === fallback, `after the app link the phone is at ${phone.url()}, not the https fallback`);
   log('phone: the pay button opens the app link, and without the app the https link');
 
+  // 5a. Android Chrome: the pay button asks for the intent:// URL (the app, or Chrome's own
+  //     fallback to the https link), inside the click.
+  const androidCtx = await browser.newContext({
+    viewport: { width: 412, height: 915 }, isMobile: true, hasTouch: true, locale: 'en-US',
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  });
+  const android = await watched(androidCtx, problems, 'android');
+  await buy(android, shop, 'Yoon Dahye');
+  await android.locator('#pg-pay').waitFor({ state: 'visible' });
+  const cdp = await androidCtx.newCDPSession(android);
+  await cdp.send('Page.enable');
+  const asked = [];
+  cdp.on('Page.frameRequestedNavigation', (e) => asked.push(e.url));
+  await android.locator('#pg-pay').tap();
+  for (let i = 0; i < 25 && asked.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+  check(asked.length >= 1 && /^intent:\/\/p\/[0-9A-Za-z]{32}#Intent;/.test(asked[0]) && asked[0].includes('S.browser_fallback_url='), `Android asked for ${asked}`);
+  log(`android: the pay button asks for ${asked[0].replace(/p\/[0-9A-Za-z]{32}/, 'p/…').slice(0, 60)}…`);
+  await androidCtx.close();
+
   // 5b. Without EventSource the SDK polls the status read; and the box is reachable by keyboard.
   const pollingCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
   await pollingCtx.addInitScript(() => { delete window.EventSource; });
