@@ -134,9 +134,23 @@ async function watched(context, problems, name) {
   return page;
 }
 
+/** Leaves the current page for a blank one. The approval page's processing and final pages
+ * reload themselves (every 2 s, or back to the shop after 3 s), which may interrupt this. */
+async function leave(page) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await page.goto('about:blank');
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/interrupted|ERR_ABORTED/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
 /** Puts one coffee in the cart and checks out; lands on the pay page. */
 async function buy(page, shop, customer) {
-  await page.goto('about:blank');
+  await leave(page);
   await page.goto(shop + '/');
   await page.locator('#add-1').click();
   await page.goto(shop + '/cart');
@@ -173,7 +187,7 @@ async function phoneContext(browser) {
 async function answerOnPhone(phone, url, email, answer) {
   if (url) {
     // The last page may be about to reload itself (a final page returns to the shop after 3 s).
-    await phone.goto('about:blank');
+    await leave(phone);
     const opened = await phone.goto(url);
     check(opened && opened.status() === 200, `the approval page answered ${opened && opened.status()}`);
   }
@@ -284,7 +298,7 @@ async function run(platform, urls, browser) {
   await answerOnPhone(phone, cutUrl, email, 'open');
   await step(desktop, 'scanned');
   // The phone leaves the page while the gateway is down (its script would reload it meanwhile).
-  await phone.goto('about:blank');
+  await leave(phone);
   await platform.stop();
   await desktop.locator('.pg-offline:not([hidden])').waitFor({ state: 'visible' });
   await desktop.screenshot({ path: shot('desktop-reconnecting') });
