@@ -43,15 +43,6 @@ export class Payment {
         return ret[0] !== 0;
     }
     /**
-     * Ends the payment `expired` when its window closed before the customer approved.
-     * @param {number} now_ms
-     * @returns {boolean}
-     */
-    expire_if_due(now_ms) {
-        const ret = wasm.payment_expire_if_due(this.__wbg_ptr, now_ms);
-        return ret !== 0;
-    }
-    /**
      * @returns {string | undefined}
      */
     last_event_id() {

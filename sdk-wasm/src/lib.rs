@@ -52,11 +52,6 @@ impl Payment {
         Ok(self.checkout.apply_status(intent) == Applied::Changed)
     }
 
-    /// Ends the payment `expired` when its window closed before the customer approved.
-    pub fn expire_if_due(&mut self, now_ms: f64) -> bool {
-        self.checkout.expire_if_due(now_ms as i64)
-    }
-
     pub fn outcome(&self) -> Option<String> {
         self.checkout.outcome().map(|o| o.as_str().to_owned())
     }

@@ -5,7 +5,6 @@
 
 use serde::Deserialize;
 use crate::intent::{IntentStatus, PublicPaymentIntent};
-use crate::time::Millis;
 
 /// How a payment ended for the checkout: the status `pay()` resolves with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,18 +210,6 @@ impl Checkout {
         Applied::Changed
     }
 
-    /// The payment window closed while the intent still waited for the customer: it can no
-    /// longer be approved, so it ends `expired` (the server's sweep says the same shortly).
-    pub fn expire_if_due(&mut self, now: Millis) -> bool {
-        if self.ended.is_none() && self.intent.status == IntentStatus::RequiresAction && now >= self.intent.expires_at {
-            self.intent.status = IntentStatus::Expired;
-            self.intent.next_action = None;
-            self.ended = Some(Outcome::Expired);
-            return true;
-        }
-        false
-    }
-
     fn take(&mut self, intent: PublicPaymentIntent) {
         if rank(intent.status) >= rank(self.intent.status) {
             self.intent = intent;
@@ -235,8 +222,6 @@ impl Checkout {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    const CREATED: i64 = 1_764_640_000_000;
 
     fn intent(status: &str) -> serde_json::Value {
         json!({
@@ -308,19 +293,6 @@ mod tests {
         assert_eq!((waiting.step(), waiting.outcome()), (Step::Confirming, None));
         waiting.apply_event_json(&event(3, "payment_intent.succeeded", "succeeded")).unwrap();
         assert_eq!(waiting.outcome(), Some(Outcome::Succeeded));
-    }
-
-    #[test]
-    fn an_unapproved_payment_past_its_window_expires_and_a_processing_one_does_not() {
-        let mut c = fresh();
-        let deadline = c.intent().expires_at;
-        assert!(!c.expire_if_due(deadline - 1));
-        assert!(c.expire_if_due(deadline));
-        assert_eq!(c.outcome(), Some(Outcome::Expired));
-        let mut p = fresh();
-        p.apply_event_json(&event(3, "payment_intent.processing", "processing")).unwrap();
-        assert!(!p.expire_if_due(deadline + 1));
-        assert!(CREATED < deadline);
     }
 
     #[test]
