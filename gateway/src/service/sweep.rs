@@ -1,6 +1,7 @@
 //! Background upkeep: expire intents whose window closed, settle refunds left pending, forget old
-//! idempotency keys and webhook delivery history. Safe to run in every replica at once: each step
-//! is a compare-and-set.
+//! idempotency keys and webhook delivery history, number the events a stopped replica committed
+//! but left unnumbered. Safe to run in every replica at once: each step is a compare-and-set (the
+//! numbering holds the merchant's head row).
 
 use super::{ServiceError, Services};
 use crate::store::StoreError;
@@ -31,6 +32,9 @@ pub struct SweepReport {
     pub purged_refresh_tokens: u64,
     /// Test card authorizations that can no longer move money (declined, voided, lapsed).
     pub purged_test_card_authorizations: u64,
+    /// Merchants whose committed events were still unnumbered (a replica stopped between a
+    /// commit and its numbering) and got numbered.
+    pub sequenced_merchants: u64,
     /// Items that failed this time; they are tried again on the next sweep.
     pub errors: usize,
 }
@@ -67,6 +71,7 @@ impl Services {
         report.purged_webhook_history = self.store.webhooks.purge_webhook_history(now - WEBHOOK_HISTORY_RETENTION_MS).await?;
         report.purged_refresh_tokens = self.store.customers.purge_refresh_tokens(now).await?;
         report.purged_test_card_authorizations = self.store.test_card_book.card_prune(now - TEST_CARD_RETENTION_MS).await?;
+        report.sequenced_merchants = self.store.events.sequence_pending_events().await?;
         Ok(report)
     }
 }

@@ -5,6 +5,7 @@
 
 use super::StoreError;
 use sqlx::postgres::{PgPool, PgRow};
+use super::group_commit::{GroupWriter, Job};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Postgres, Row as _, Sqlite};
 use std::borrow::Cow;
@@ -182,13 +183,13 @@ impl Row {
 /// anyway; one writer turns lock errors into queueing); PostgreSQL one pool for both.
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite { writer: SqlitePool, reader: SqlitePool, commits: Arc<AtomicU64> },
+    Sqlite { writer: Arc<GroupWriter>, reader: SqlitePool, commits: Arc<AtomicU64> },
     Postgres(PgPool),
 }
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(Job),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -200,11 +201,11 @@ impl Pools {
         }
     }
 
-    /// A write transaction; SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so two
-    /// writers never deadlock upgrading a read lock.
+    /// A write transaction. SQLite: a savepoint in the writer's group transaction, which took
+    /// its write lock up front (`BEGIN IMMEDIATE`); see [`super::group_commit`].
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
             Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -219,7 +220,10 @@ impl Pools {
     /// A read outside any transaction (SQLite: on a reader connection).
     pub(crate) async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
-            Pools::Sqlite { reader, .. } => q.sqlite().fetch_optional(reader).await?.map(Row::Sqlite),
+            Pools::Sqlite { reader, writer, .. } => {
+                writer.settled().await;
+                q.sqlite().fetch_optional(reader).await?.map(Row::Sqlite)
+            }
             Pools::Postgres(pool) => q.postgres().fetch_optional(pool).await?.map(Row::Postgres),
         })
     }
@@ -230,7 +234,10 @@ impl Pools {
 
     pub(crate) async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
-            Pools::Sqlite { reader, .. } => q.sqlite().fetch_all(reader).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Sqlite { reader, writer, .. } => {
+                writer.settled().await;
+                q.sqlite().fetch_all(reader).await?.into_iter().map(Row::Sqlite).collect()
+            }
             Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
         })
     }
@@ -238,7 +245,12 @@ impl Pools {
     /// One write statement on its own (its own transaction); returns the rows it changed.
     pub(crate) async fn execute(&self, q: Query) -> Result<u64, StoreError> {
         Ok(match self {
-            Pools::Sqlite { writer, .. } => q.sqlite().execute(writer).await?.rows_affected(),
+            Pools::Sqlite { .. } => {
+                let mut tx = self.begin().await?;
+                let changed = tx.execute(q).await?;
+                tx.commit().await?;
+                changed
+            }
             Pools::Postgres(pool) => q.postgres().execute(pool).await?.rows_affected(),
         })
     }
@@ -246,14 +258,24 @@ impl Pools {
     /// One write statement on its own that returns rows (`UPDATE ... RETURNING`).
     pub(crate) async fn write_fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
-            Pools::Sqlite { writer, .. } => q.sqlite().fetch_optional(writer).await?.map(Row::Sqlite),
+            Pools::Sqlite { .. } => {
+                let mut tx = self.begin().await?;
+                let row = tx.fetch_optional(q).await?;
+                tx.commit().await?;
+                row
+            }
             Pools::Postgres(pool) => q.postgres().fetch_optional(pool).await?.map(Row::Postgres),
         })
     }
 
     pub(crate) async fn write_fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
-            Pools::Sqlite { writer, .. } => q.sqlite().fetch_all(writer).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Sqlite { .. } => {
+                let mut tx = self.begin().await?;
+                let rows = tx.fetch_all(q).await?;
+                tx.commit().await?;
+                rows
+            }
             Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
         })
     }
@@ -262,14 +284,14 @@ impl Pools {
 impl Tx {
     pub(crate) async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
         Ok(match self {
-            Tx::Sqlite(tx) => q.sqlite().execute(&mut **tx).await?.rows_affected(),
+            Tx::Sqlite(job) => q.sqlite().execute(job.conn()?).await?.rows_affected(),
             Tx::Postgres(tx) => q.postgres().execute(&mut **tx).await?.rows_affected(),
         })
     }
 
     pub(crate) async fn fetch_optional(&mut self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(tx) => q.sqlite().fetch_optional(&mut **tx).await?.map(Row::Sqlite),
+            Tx::Sqlite(job) => q.sqlite().fetch_optional(job.conn()?).await?.map(Row::Sqlite),
             Tx::Postgres(tx) => q.postgres().fetch_optional(&mut **tx).await?.map(Row::Postgres),
         })
     }
@@ -278,9 +300,16 @@ impl Tx {
         self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
     }
 
+    pub(crate) async fn fetch_all(&mut self, q: Query) -> Result<Vec<Row>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(job) => q.sqlite().fetch_all(job.conn()?).await?.into_iter().map(Row::Sqlite).collect(),
+            Tx::Postgres(tx) => q.postgres().fetch_all(&mut **tx).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(job) => job.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

@@ -11,6 +11,7 @@ mod customers;
 pub(crate) mod db;
 mod engines;
 mod events;
+mod group_commit;
 mod health;
 mod idempotency;
 mod intents;
@@ -108,6 +109,8 @@ pub struct SqlStore {
     listeners: RwLock<Vec<EventListener>>,
     /// Whether the database answered its last health check (see [`HealthStore`]).
     health: health::Watch,
+    /// Per merchant, the numbering passes of this process (see [`SqlStore::sequence_after_commit`]).
+    lanes: events::Lanes,
 }
 
 impl SqlStore {
@@ -132,7 +135,7 @@ impl SqlStore {
 
     fn over(db: Pools) -> Self {
         let health = health::Watch::start(&db);
-        Self { db, listeners: RwLock::new(Vec::new()), health }
+        Self { db, listeners: RwLock::new(Vec::new()), health, lanes: Default::default() }
     }
 
     pub fn engine(&self) -> Engine {
@@ -152,22 +155,70 @@ impl SqlStore {
     }
 
     /// Commits a phase that recorded `step` under its key (see [`idempotency::record`]).
-    async fn commit_step(&self, tx: Tx, notices: Vec<crate::domain::event::EventNotice>, step: Option<KeyStep<'_>>) -> Result<(), StoreError> {
-        self.commit(tx, notices).await?;
+    async fn commit_step(&self, tx: Tx, appended: Vec<events::Appended>, step: Option<KeyStep<'_>>) -> Result<(), StoreError> {
+        self.commit(tx, appended).await?;
         idempotency::committed(step);
         Ok(())
     }
 
-    /// Commits, then tells every listener about the events the transaction appended.
-    async fn commit(&self, tx: Tx, notices: Vec<crate::domain::event::EventNotice>) -> Result<(), StoreError> {
-        tx.commit().await?;
+    /// Commits, numbering the events the transaction appended (see [`events::sequence`]) and
+    /// telling every listener about them: on SQLite in the same transaction, on PostgreSQL in a
+    /// short one after it. Numbering after the commit cannot undo the work: when it fails, the
+    /// events wait for the sweep's [`EventStore::sequence_pending_events`].
+    async fn commit(&self, mut tx: Tx, appended: Vec<events::Appended>) -> Result<(), StoreError> {
+        let mut merchants: Vec<String> = appended.into_iter().map(|a| a.merchant_id).collect();
+        merchants.dedup();
+        match self.engine() {
+            Engine::Sqlite => {
+                let mut notices = Vec::new();
+                for merchant in &merchants {
+                    notices.extend(events::sequence(&mut tx, merchant).await?);
+                }
+                tx.commit().await?;
+                self.tell(notices);
+            }
+            Engine::Postgres => {
+                tx.commit().await?;
+                for merchant in &merchants {
+                    if let Err(e) = self.sequence_after_commit(merchant).await {
+                        tracing::warn!(error = %e, "events committed but not numbered yet; the sweep numbers them");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells every listener about numbered events.
+    fn tell(&self, notices: Vec<crate::domain::event::EventNotice>) {
         if notices.is_empty() {
-            return Ok(());
+            return;
         }
         let listeners = self.listeners.read().map(|l| l.clone()).unwrap_or_default();
         for listener in listeners {
             listener(notices.clone());
         }
+    }
+
+    /// Numbers the merchant's committed events (PostgreSQL). Commits of one process coalesce:
+    /// a caller whose commit an already started numbering pass covers only waits for it, so
+    /// under load one short transaction numbers the events of many payments. Passes of other
+    /// replicas queue on the merchant's head row.
+    async fn sequence_after_commit(&self, merchant_id: &str) -> Result<(), StoreError> {
+        let lane = self.lanes.lane(merchant_id);
+        // Taken after this caller's commit: a pass that starts after reading it sees the commit.
+        let ticket = lane.requested.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let mut covered = lane.covered.lock().await;
+        if *covered >= ticket {
+            return Ok(());
+        }
+        let covering = lane.requested.load(std::sync::atomic::Ordering::SeqCst);
+        let mut tx = self.db.begin().await?;
+        let notices = events::sequence(&mut tx, merchant_id).await?;
+        tx.commit().await?;
+        *covered = covering;
+        // Told while the lane is held, so this process tells its passes in position order.
+        self.tell(notices);
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! due rows under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), and the
 //! attempt log, written only while the claim's lease still owns the delivery.
 
-use super::db::{escape_like, query, Row, Tx};
+use super::db::{query, Row};
 use super::events::{event, EVENT_COLUMNS};
 use super::{corrupt, idempotency, Engine, SqlStore, StoreError};
 use crate::domain::idempotency::{KeyStep, Saved, View};
@@ -139,34 +139,6 @@ fn delivery(r: &Row) -> Result<WebhookDelivery, StoreError> {
         attempts: r.int("attempts")?,
         next_attempt_at: r.int("next_attempt_at")?,
     })
-}
-
-/// LIKE patterns (escape `\`) that find `kind` in a stored `enabled_events` list: the type
-/// itself, and its family (`payment_intent.*`).
-fn enabled_events_patterns(kind: &str) -> (String, String) {
-    let family = kind.split('.').next().unwrap_or(kind);
-    (format!("%,{},%", escape_like(kind)), format!("%,{}.*,%", escape_like(family)))
-}
-
-/// The transactional outbox: one pending delivery per enabled endpoint of the event's merchant
-/// and mode whose `enabled_events` match, committed with the event itself.
-pub(super) async fn enqueue_deliveries(tx: &mut Tx, scope: &Scope, event_id: &str, kind: &str, now: Millis) -> Result<(), StoreError> {
-    let (exact, family) = enabled_events_patterns(kind);
-    let enqueue = query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_id, merchant_id, livemode, status, attempts, \
-         next_attempt_at, created_at, updated_at) \
-         SELECT id, $1, merchant_id, livemode, 'pending', 0, $2, $2, $2 FROM webhook_endpoints \
-         WHERE merchant_id = $3 AND livemode = $4 AND status = 'enabled' \
-           AND (enabled_events = '*' OR enabled_events LIKE $5 ESCAPE '\\' OR enabled_events LIKE $6 ESCAPE '\\')",
-    )
-    .bind(event_id)
-    .bind(now)
-    .bind(&scope.merchant_id)
-    .bind(scope.livemode)
-    .bind(exact)
-    .bind(family);
-    tx.execute(enqueue).await?;
-    Ok(())
 }
 
 /// An endpoint as a request's answer: its new secret kept sealed when the answer shows one.
@@ -326,19 +298,19 @@ impl WebhookStore for SqlStore {
         // endpoint holds back only itself, and each endpoint gets its events in sequence. One
         // grouped pass finds each endpoint's head (the least sequence among its due deliveries)
         // and whether it has one in flight, so a backlog of thousands costs one scan, not one
-        // per delivery.
+        // per delivery. Each delivery carries its event's position (set when the event is
+        // numbered, by trigger), so the pass reads the deliveries alone; an unnumbered event's
+        // delivery waits for its number.
         let claim = query(format!(
             "UPDATE webhook_deliveries SET lease_until = $1, lease_token = $2 \
              WHERE (endpoint_id, event_id) IN ( \
                  SELECT d.endpoint_id, d.event_id \
                  FROM (SELECT o.endpoint_id, \
-                              MIN(CASE WHEN o.next_attempt_at <= $3 THEN w.seq END) AS seq, \
+                              MIN(CASE WHEN o.next_attempt_at <= $3 THEN o.seq END) AS seq, \
                               MAX(CASE WHEN o.lease_until > $3 THEN 1 ELSE 0 END) AS busy \
-                       FROM webhook_deliveries o JOIN events w ON w.id = o.event_id \
-                       WHERE o.status = 'pending' GROUP BY o.endpoint_id) h \
+                       FROM webhook_deliveries o WHERE o.status = 'pending' GROUP BY o.endpoint_id) h \
                    JOIN webhook_endpoints e ON e.id = h.endpoint_id \
-                   JOIN webhook_deliveries d ON d.endpoint_id = h.endpoint_id \
-                   JOIN events v ON v.id = d.event_id AND v.seq = h.seq \
+                   JOIN webhook_deliveries d ON d.endpoint_id = h.endpoint_id AND d.seq = h.seq \
                  WHERE h.busy = 0 AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $3) \
                    AND e.status = 'enabled' \
                  ORDER BY d.next_attempt_at LIMIT $4 {lock}) \
@@ -431,8 +403,8 @@ impl WebhookStore for SqlStore {
         // Any event of this merchant and mode, whether the endpoint subscribed to it or not.
         let resend = query(format!(
             "INSERT INTO webhook_deliveries (endpoint_id, event_id, merchant_id, livemode, status, attempts, \
-             next_attempt_at, created_at, updated_at) \
-             SELECT $1, id, merchant_id, livemode, 'pending', 0, $2, $2, $2 FROM events \
+             next_attempt_at, created_at, updated_at, seq) \
+             SELECT $1, id, merchant_id, livemode, 'pending', 0, $2, $2, $2, seq FROM events \
              WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
              ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', attempts = 0, \
                next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at \

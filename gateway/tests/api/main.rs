@@ -28,5 +28,6 @@ mod redis_fanout;
 mod secrets;
 mod serving;
 mod store_conformance;
+mod stream_order;
 mod wallet_store;
 mod webhooks;
