@@ -23,6 +23,9 @@ pub struct Gateway {
     reader: Option<ServerProcess>,
     pub secret_key: String,
     pub publishable_key: String,
+    /// What `paygate` commands need to reach the same database (`DATABASE_URL`, the key hash
+    /// secret).
+    cli_env: Vec<(String, String)>,
 }
 
 pub struct CreatedIntent {
@@ -42,7 +45,7 @@ impl Gateway {
             .await?;
         let secret_key = key_in(&lines, "sk_test_").context("no secret key printed")?;
         let publishable_key = key_in(&lines, "pk_test_").context("no publishable key printed")?;
-        Ok(Gateway { writer: server, reader: None, secret_key, publishable_key })
+        Ok(Gateway { writer: server, reader: None, secret_key, publishable_key, cli_env: vec![("DATABASE_URL".into(), database_url)] })
     }
 
     /// Two replicas on the run's PostgreSQL database, sharing Redis.
@@ -65,6 +68,7 @@ impl Gateway {
             reader: Some(reader),
             secret_key: database.secret_key.clone(),
             publishable_key: database.publishable_key.clone(),
+            cli_env: database.cli_env(),
         })
     }
 
@@ -82,7 +86,28 @@ impl Gateway {
             reader: None,
             secret_key: database.secret_key.clone(),
             publishable_key: database.publishable_key.clone(),
+            cli_env: database.cli_env(),
         })
+    }
+
+    /// `n` more merchants on the gateway's database (`paygate merchant create`); their secret
+    /// test keys.
+    pub async fn add_merchants(&self, paygate: &Path, n: usize) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut command = tokio::process::Command::new(paygate);
+            command.args(["merchant", "create", "--name", &format!("Bench Shop {}", i + 2)]).env("RUST_LOG", "warn");
+            for (name, value) in &self.cli_env {
+                command.env(name, value);
+            }
+            let output = command.output().await?;
+            let lines: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect();
+            match key_in(&lines, "sk_test_") {
+                Some(key) if output.status.success() => keys.push(key),
+                _ => anyhow::bail!("`paygate merchant create` failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr)),
+            }
+        }
+        Ok(keys)
     }
 
     pub fn writer(&self) -> &ServerProcess {
@@ -130,9 +155,10 @@ impl Gateway {
     }
 }
 
-/// Environment shared by every gateway process: a free port, quiet logs.
+/// Environment shared by every gateway process: a free port, quiet logs, and no per-client
+/// connection limit to speak of (every benchmark connection comes from one address).
 fn base_env(mut command: Command) -> Command {
-    command.env("PAYGATE_BIND", "127.0.0.1:0").env("PAYGATE_DEMO_SHOP", "off").env_remove("PAYGATE_PUBLIC_URL").env_remove("PAYGATE_CONFIG").env("RUST_LOG", "warn");
+    command.env("PAYGATE_BIND", "127.0.0.1:0").env("PAYGATE_MAX_CONNECTIONS_PER_CLIENT", "1000000").env("PAYGATE_DEMO_SHOP", "off").env_remove("PAYGATE_PUBLIC_URL").env_remove("PAYGATE_CONFIG").env("RUST_LOG", "warn");
     command
 }
 
@@ -230,6 +256,10 @@ impl PgDatabase {
                 anyhow::bail!("`paygate merchant create` failed ({}): {stderr}", output.status)
             }
         }
+    }
+
+    fn cli_env(&self) -> Vec<(String, String)> {
+        vec![("DATABASE_URL".into(), self.url.clone()), ("PAYGATE_KEY_HASH_SECRET".into(), self.key_hash_secret.clone())]
     }
 
     pub async fn drop_database(&self) {

@@ -2,6 +2,9 @@
 //! and for manual confirmation confirm), at several concurrencies, on SQLite and on PostgreSQL.
 //! Each figure is a ratio to a baseline measured in the same run on the same engine: one-row
 //! insert transactions per second at the same concurrency, the least a payment can cost there.
+//! The clients pay for one merchant or spread over several (`--merchants`). After the highest
+//! concurrency, payments arrive at half its rate on a fixed schedule, to measure create latency
+//! at that load beside the same schedule's one-row inserts and `GET /healthz`.
 
 use crate::gateway::{Gateway, PgDatabase};
 use crate::http::HttpClient;
@@ -23,6 +26,14 @@ pub struct Options {
     pub engines: Vec<Engine>,
     #[arg(long, value_enum, value_delimiter = ',', default_value = "automatic,manual")]
     pub flows: Vec<Flow>,
+    /// Merchants the clients' payments are spread over (client `i` pays for merchant `i mod m`),
+    /// comma-separated: each count is a run of its own.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub merchants: Vec<usize>,
+    /// After the highest concurrency, measure create latency at half its payment rate (on a fixed
+    /// schedule), beside one-row inserts and `GET /healthz` on the same schedule.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub half_load: bool,
     /// Measured seconds per scenario.
     #[arg(long, default_value_t = 8)]
     pub seconds: u64,
@@ -85,13 +96,36 @@ impl Flow {
     }
 }
 
-/// What one engine and concurrency measured.
+/// What one engine, merchant count and concurrency measured.
 pub struct Row {
     pub engine: Engine,
+    pub merchants: usize,
     pub concurrency: usize,
     /// One-row insert transactions per second.
     pub baseline: Result<f64, String>,
     pub flows: Vec<(Flow, Result<FlowFigures, String>)>,
+}
+
+/// Latency at half the highest concurrency's payment rate, every request on a fixed schedule
+/// (each latency counts from its scheduled start, so a stall is not hidden by fewer requests).
+pub struct HalfLoad {
+    pub engine: Engine,
+    pub merchants: usize,
+    pub concurrency: usize,
+    /// Payments (and inserts, and health checks) started per second.
+    pub rate: f64,
+    pub create: Result<Summary, String>,
+    /// Payments that did not end as expected.
+    pub errors: usize,
+    pub insert: Result<Summary, String>,
+    pub healthz: Result<Summary, String>,
+}
+
+impl HalfLoad {
+    /// The goal: create p99 at most 2 × (one-row insert p99 + `GET /healthz` p99).
+    pub fn bound(&self) -> Option<Duration> {
+        Some(2 * (self.insert.as_ref().ok()?.p99 + self.healthz.as_ref().ok()?.p99))
+    }
 }
 
 pub struct FlowFigures {
@@ -113,37 +147,46 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     eprintln!("[loadgen] work dir {} (server logs)", work_dir.display());
     let started = Instant::now();
     let mut rows = Vec::new();
+    let mut half_loads = Vec::new();
     for &engine in &options.engines {
-        for &c in &options.concurrency {
-            let dir = work_dir.join(format!("{engine:?}-{c}").to_lowercase());
-            std::fs::create_dir_all(&dir)?;
-            eprintln!("[loadgen] {} baseline, concurrency {c}", engine.label());
-            let baseline = baseline(&options, engine, c, &dir).await.map_err(|e| format!("{e:#}"));
-            if let Ok(rate) = &baseline {
-                eprintln!("[loadgen]   {rate:.0} transactions/s");
-            }
-            let mut flows = Vec::new();
-            for &flow in &options.flows {
-                eprintln!("[loadgen] {} {}, concurrency {c}", engine.label(), flow.label());
-                let flow_dir = dir.join(format!("{flow:?}").to_lowercase());
-                std::fs::create_dir_all(&flow_dir)?;
-                let figures = payments(&options, &paygate, engine, flow, c, &flow_dir).await.map_err(|e| format!("{e:#}"));
-                match &figures {
-                    Ok(f) => eprintln!(
-                        "[loadgen]   {:.0} payments/s, {} errors, {:?} commits/payment, create p50 {:?}",
-                        f.payments_per_second,
-                        f.errors,
-                        f.commits_per_payment,
-                        f.create.map(|s| s.p50)
-                    ),
-                    Err(e) => eprintln!("[loadgen]   failed: {e}"),
+        for &merchants in &options.merchants {
+            let merchants = merchants.max(1);
+            for &c in &options.concurrency {
+                let dir = work_dir.join(format!("{engine:?}-m{merchants}-{c}").to_lowercase());
+                std::fs::create_dir_all(&dir)?;
+                eprintln!("[loadgen] {} baseline, concurrency {c}", engine.label());
+                let baseline = baseline(&options, engine, c, None, &dir).await.map(|(rate, _)| rate).map_err(|e| format!("{e:#}"));
+                if let Ok(rate) = &baseline {
+                    eprintln!("[loadgen]   {rate:.0} transactions/s");
                 }
-                flows.push((flow, figures));
+                let mut flows = Vec::new();
+                for &flow in &options.flows {
+                    eprintln!("[loadgen] {} {}, {merchants} merchant(s), concurrency {c}", engine.label(), flow.label());
+                    let flow_dir = dir.join(format!("{flow:?}").to_lowercase());
+                    std::fs::create_dir_all(&flow_dir)?;
+                    let figures = payments(&options, &paygate, engine, flow, merchants, c, None, &flow_dir).await.map_err(|e| format!("{e:#}"));
+                    match &figures {
+                        Ok(f) => eprintln!(
+                            "[loadgen]   {:.0} payments/s, {} errors, {:?} commits/payment, create p50 {:?}",
+                            f.payments_per_second,
+                            f.errors,
+                            f.commits_per_payment,
+                            f.create.map(|s| s.p50)
+                        ),
+                        Err(e) => eprintln!("[loadgen]   failed: {e}"),
+                    }
+                    flows.push((flow, figures));
+                }
+                rows.push(Row { engine, merchants, concurrency: c, baseline, flows });
             }
-            rows.push(Row { engine, concurrency: c, baseline, flows });
+            if options.half_load {
+                if let Some(half) = half_load(&options, &paygate, engine, merchants, &rows, &work_dir).await? {
+                    half_loads.push(half);
+                }
+            }
         }
     }
-    crate::lifecycle_report::write(&options, &rows, started.elapsed())?;
+    crate::lifecycle_report::write(&options, &rows, &half_loads, started.elapsed())?;
     eprintln!("[loadgen] wrote section `{}` of {}", options.section, options.output.display());
     Ok(())
 }
@@ -169,41 +212,74 @@ impl Window {
     }
 }
 
-/// One-row insert transactions per second at `c` concurrent clients, on the engine's settings.
-async fn baseline(options: &Options, engine: Engine, c: usize, dir: &Path) -> anyhow::Result<f64> {
+/// When worker `worker` of `c` starts its `n`th request: as fast as it can (`None`), or on the
+/// schedule of `rate` requests per second spread evenly over the workers.
+#[derive(Clone, Copy)]
+struct Schedule {
+    start: Instant,
+    rate: Option<f64>,
+    workers: usize,
+}
+
+impl Schedule {
+    /// Made with the window, so the schedule runs through the warm-up into the measured part.
+    fn new(_window: &Window, rate: Option<f64>, workers: usize) -> Self {
+        Schedule { start: Instant::now(), rate, workers }
+    }
+
+    /// Waits for the request's turn; returns when it was due (now, unpaced).
+    async fn turn(&self, worker: usize, n: u64) -> Instant {
+        match self.rate {
+            None => Instant::now(),
+            Some(rate) => {
+                let slot = n as f64 * self.workers as f64 + worker as f64;
+                let due = self.start + Duration::from_secs_f64(slot / rate);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+        }
+    }
+}
+
+/// One-row insert transactions per second at `c` concurrent clients, on the engine's settings,
+/// and their latency; `pace` spaces them at that many per second in all.
+async fn baseline(options: &Options, engine: Engine, c: usize, pace: Option<f64>, dir: &Path) -> anyhow::Result<(f64, Option<Summary>)> {
     match engine {
         Engine::Sqlite => {
-            // The gateway's own settings: WAL, synchronous NORMAL, one writer connection.
-            let url = format!("sqlite://{}", dir.join("baseline.db").display());
+            // The gateway's durability: WAL, synchronous FULL (each commit waits for the disk),
+            // one writer connection.
+            let url = format!("sqlite://{}", dir.join(format!("baseline-{}.db", hex::encode(crate::bench::random_tag()))).display());
             let connect = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10));
             let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(connect).await?;
             pool.execute("CREATE TABLE rows (id TEXT PRIMARY KEY, worker INTEGER NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)")
                 .await?;
             let window = Window::new(options);
+            let schedule = Schedule::new(&window, pace, c);
             let mut tasks = tokio::task::JoinSet::new();
             for worker in 0..c {
                 let pool = pool.clone();
                 let end = window.end;
                 tasks.spawn(async move {
-                    let mut ends = Vec::new();
+                    let mut done = Vec::new();
                     let mut n = 0u64;
                     while Instant::now() < end {
+                        let due = schedule.turn(worker, n).await;
                         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                         insert_sqlite(&mut tx, worker, n).await?;
                         tx.commit().await?;
-                        ends.push(Instant::now());
+                        done.push((Instant::now(), due));
                         n += 1;
                     }
-                    anyhow::Ok(ends)
+                    anyhow::Ok(done)
                 });
             }
-            let rate = rate_of(tasks, &window).await?;
+            let measured = rate_of(tasks, &window).await?;
             pool.close().await;
-            Ok(rate)
+            Ok(measured)
         }
         Engine::Postgres => {
             let database = BaselineDatabase::create(&options.postgres_admin_url).await?;
@@ -212,26 +288,28 @@ async fn baseline(options: &Options, engine: Engine, c: usize, dir: &Path) -> an
                 pool.execute("CREATE TABLE rows (id TEXT PRIMARY KEY, worker BIGINT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL)")
                     .await?;
                 let window = Window::new(options);
+                let schedule = Schedule::new(&window, pace, c);
                 let mut tasks = tokio::task::JoinSet::new();
                 for worker in 0..c {
                     let pool = pool.clone();
                     let end = window.end;
                     tasks.spawn(async move {
-                        let mut ends = Vec::new();
+                        let mut done = Vec::new();
                         let mut n = 0u64;
                         while Instant::now() < end {
+                            let due = schedule.turn(worker, n).await;
                             let mut tx = pool.begin().await?;
                             insert_postgres(&mut tx, worker, n).await?;
                             tx.commit().await?;
-                            ends.push(Instant::now());
+                            done.push((Instant::now(), due));
                             n += 1;
                         }
-                        anyhow::Ok(ends)
+                        anyhow::Ok(done)
                     });
                 }
-                let rate = rate_of(tasks, &window).await?;
+                let measured = rate_of(tasks, &window).await?;
                 pool.close().await;
-                anyhow::Ok(rate)
+                anyhow::Ok(measured)
             }
             .await;
             database.drop().await;
@@ -259,12 +337,14 @@ async fn insert_postgres(conn: &mut sqlx::PgConnection, worker: usize, n: u64) -
     Ok(())
 }
 
-async fn rate_of(mut tasks: tokio::task::JoinSet<anyhow::Result<Vec<Instant>>>, window: &Window) -> anyhow::Result<f64> {
-    let mut measured = 0usize;
+/// Transactions per second that ended inside the window, and their latencies (from when each
+/// was due).
+async fn rate_of(mut tasks: tokio::task::JoinSet<anyhow::Result<Vec<(Instant, Instant)>>>, window: &Window) -> anyhow::Result<(f64, Option<Summary>)> {
+    let mut latencies = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        measured += joined??.into_iter().filter(|at| window.measures(*at)).count();
+        latencies.extend(joined??.into_iter().filter(|(ended, _)| window.measures(*ended)).map(|(ended, due)| ended - due));
     }
-    Ok(measured as f64 / window.seconds())
+    Ok((latencies.len() as f64 / window.seconds(), summarize(latencies)))
 }
 
 /// A fresh database for one PostgreSQL baseline.
@@ -306,8 +386,19 @@ async fn next_xid(admin_url: &str) -> anyhow::Result<i64> {
     Ok(xid)
 }
 
-/// `c` merchants' servers' worth of payments through one gateway process on a fresh database.
-async fn payments(options: &Options, paygate: &Path, engine: Engine, flow: Flow, c: usize, dir: &Path) -> anyhow::Result<FlowFigures> {
+/// `c` merchants' servers' worth of payments (for `merchants` merchants) through one gateway
+/// process on a fresh database; `pace` spaces the payments at that many per second in all.
+#[allow(clippy::too_many_arguments)]
+async fn payments(
+    options: &Options,
+    paygate: &Path,
+    engine: Engine,
+    flow: Flow,
+    merchants: usize,
+    c: usize,
+    pace: Option<f64>,
+    dir: &Path,
+) -> anyhow::Result<FlowFigures> {
     let (gateway, database) = match engine {
         Engine::Sqlite => (Gateway::start_sqlite(paygate, dir).await?, None),
         Engine::Postgres => {
@@ -321,11 +412,21 @@ async fn payments(options: &Options, paygate: &Path, engine: Engine, flow: Flow,
             }
         }
     };
+    let keys = match gateway.add_merchants(paygate, merchants - 1).await {
+        Ok(more) => std::iter::once(gateway.secret_key.clone()).chain(more).collect::<Vec<_>>(),
+        Err(e) => {
+            gateway.stop().await;
+            if let Some(database) = database {
+                database.drop_database().await;
+            }
+            return Err(e);
+        }
+    };
     let xid_before = match engine {
         Engine::Postgres => Some(next_xid(&options.postgres_admin_url).await?),
         Engine::Sqlite => None,
     };
-    let result = drive(options, &gateway, flow, c).await;
+    let result = drive(options, &gateway, &keys, flow, c, pace).await;
     let xid_after = match engine {
         Engine::Postgres => next_xid(&options.postgres_admin_url).await.ok(),
         Engine::Sqlite => None,
@@ -354,14 +455,15 @@ struct Done {
     create: Duration,
 }
 
-/// Runs `c` clients until the window ends; returns the figures and every payment completed
-/// (warm-up included, for the commit count).
-async fn drive(options: &Options, gateway: &Gateway, flow: Flow, c: usize) -> anyhow::Result<(FlowFigures, usize)> {
+/// Runs `c` clients until the window ends, client `i` paying for merchant `keys[i mod len]`;
+/// returns the figures and every payment completed (warm-up included, for the commit count).
+async fn drive(options: &Options, gateway: &Gateway, keys: &[String], flow: Flow, c: usize, pace: Option<f64>) -> anyhow::Result<(FlowFigures, usize)> {
     let window = Window::new(options);
+    let schedule = Schedule::new(&window, pace, c);
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..c {
         let addr = gateway.writer().addr;
-        let auth = format!("Bearer {}", gateway.secret_key);
+        let auth = format!("Bearer {}", keys[worker % keys.len()]);
         let end = window.end;
         tasks.spawn(async move {
             let mut http = HttpClient::new(addr);
@@ -369,7 +471,8 @@ async fn drive(options: &Options, gateway: &Gateway, flow: Flow, c: usize) -> an
             let mut errors = Vec::new();
             let mut n = 0u64;
             while Instant::now() < end {
-                match one_payment(&mut http, &auth, flow, &format!("w{worker}-{n}")).await {
+                let due = schedule.turn(worker, n).await;
+                match one_payment(&mut http, &auth, flow, &format!("w{worker}-{n}"), due).await {
                     Ok(d) => done.push(d),
                     Err(e) => errors.push(format!("{e:#}")),
                 }
@@ -398,7 +501,8 @@ async fn drive(options: &Options, gateway: &Gateway, flow: Flow, c: usize) -> an
     Ok((figures, total))
 }
 
-async fn one_payment(http: &mut HttpClient, auth: &str, flow: Flow, order: &str) -> anyhow::Result<Done> {
+/// One payment; its create latency counts from `due` (when it was meant to start).
+async fn one_payment(http: &mut HttpClient, auth: &str, flow: Flow, order: &str, due: Instant) -> anyhow::Result<Done> {
     let headers = [("authorization", auth)];
     let mut body = serde_json::json!({
         "amount": 12000, "currency": "KRW", "merchant_order_id": order,
@@ -407,9 +511,8 @@ async fn one_payment(http: &mut HttpClient, auth: &str, flow: Flow, order: &str)
     if flow == Flow::Manual {
         body["confirm_mode"] = "manual".into();
     }
-    let started = Instant::now();
     let (status, reply) = http.send(Method::POST, "/v1/payment_intents", &headers, Some(Bytes::from(body.to_string()))).await?;
-    let create = started.elapsed();
+    let create = due.elapsed();
     let intent = expect(status, StatusCode::CREATED, &reply, "create")?;
     let id = intent["id"].as_str().context("no id")?.to_owned();
     let approve = format!("/v1/test_helpers/payment_intents/{id}/approve");
@@ -433,6 +536,88 @@ async fn one_payment(http: &mut HttpClient, auth: &str, flow: Flow, order: &str)
     };
     anyhow::ensure!(last["status"] == "succeeded", "the payment ended {}", last["status"]);
     Ok(Done { ended: Instant::now(), create })
+}
+
+/// Create latency at half the payment rate the highest concurrency reached (automatic flow),
+/// with the same schedule's one-row inserts and `GET /healthz` beside it.
+async fn half_load(options: &Options, paygate: &Path, engine: Engine, merchants: usize, rows: &[Row], work_dir: &Path) -> anyhow::Result<Option<HalfLoad>> {
+    let Some((c, full)) = rows
+        .iter()
+        .filter(|r| r.engine == engine && r.merchants == merchants)
+        .max_by_key(|r| r.concurrency)
+        .and_then(|r| r.flows.iter().find(|(f, _)| *f == Flow::Automatic).and_then(|(_, f)| f.as_ref().ok()).map(|f| (r.concurrency, f.payments_per_second)))
+    else {
+        return Ok(None);
+    };
+    let rate = full / 2.0;
+    if rate <= 0.0 {
+        return Ok(None);
+    }
+    let dir = work_dir.join(format!("{engine:?}-m{merchants}-half").to_lowercase());
+    std::fs::create_dir_all(&dir)?;
+    eprintln!("[loadgen] {} half load: {rate:.0} payments/s from {c} clients, {merchants} merchant(s)", engine.label());
+    let insert = baseline(options, engine, c, Some(rate), &dir).await.map_err(|e| format!("{e:#}")).and_then(|(_, s)| s.ok_or_else(|| "no inserts measured".into()));
+    // Each gateway on a database of its own (a SQLite gateway prints its keys on a new file only).
+    let (health_dir, pay_dir) = (dir.join("healthz"), dir.join("payments"));
+    std::fs::create_dir_all(&health_dir)?;
+    std::fs::create_dir_all(&pay_dir)?;
+    let healthz = healthz(options, paygate, engine, c, rate, &health_dir).await.map_err(|e| format!("{e:#}"));
+    let paid = payments(options, paygate, engine, Flow::Automatic, merchants, c, Some(rate), &pay_dir).await.map_err(|e| format!("{e:#}"));
+    let errors = paid.as_ref().map_or(0, |f| f.errors);
+    let create = paid.and_then(|f| f.create.ok_or_else(|| "no payments measured".into()));
+    let half = HalfLoad { engine, merchants, concurrency: c, rate, create, errors, insert, healthz };
+    eprintln!(
+        "[loadgen]   create {:?}, insert {:?}, /healthz {:?}, bound {:?}",
+        half.create.as_ref().map(|s| s.p99),
+        half.insert.as_ref().map(|s| s.p99),
+        half.healthz.as_ref().map(|s| s.p99),
+        half.bound()
+    );
+    Ok(Some(half))
+}
+
+/// `GET /healthz` (the cheapest endpoint: no database) on a fresh gateway, `rate` per second
+/// from `c` clients.
+async fn healthz(options: &Options, paygate: &Path, engine: Engine, c: usize, rate: f64, dir: &Path) -> anyhow::Result<Summary> {
+    let (gateway, database) = match engine {
+        Engine::Sqlite => (Gateway::start_sqlite(paygate, dir).await?, None),
+        Engine::Postgres => {
+            let database = PgDatabase::create(paygate, &options.postgres_admin_url).await?;
+            match Gateway::start_postgres(paygate, &database, dir).await {
+                Ok(gateway) => (gateway, Some(database)),
+                Err(e) => {
+                    database.drop_database().await;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let window = Window::new(options);
+    let schedule = Schedule::new(&window, Some(rate), c);
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..c {
+        let addr = gateway.writer().addr;
+        let end = window.end;
+        tasks.spawn(async move {
+            let mut http = HttpClient::new(addr);
+            let mut done = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < end {
+                let due = schedule.turn(worker, n).await;
+                let (status, body) = http.send(Method::GET, "/healthz", &[], None).await?;
+                anyhow::ensure!(status == StatusCode::OK, "/healthz: {status} {}", String::from_utf8_lossy(&body));
+                done.push((Instant::now(), due));
+                n += 1;
+            }
+            anyhow::Ok(done)
+        });
+    }
+    let measured = rate_of(tasks, &window).await;
+    gateway.stop().await;
+    if let Some(database) = database {
+        database.drop_database().await;
+    }
+    measured?.1.context("no /healthz request measured")
 }
 
 fn expect(status: StatusCode, wanted: StatusCode, body: &[u8], what: &str) -> anyhow::Result<serde_json::Value> {
