@@ -222,8 +222,8 @@ struct Schedule {
 }
 
 impl Schedule {
-    /// Made with the window, so the schedule runs through the warm-up into the measured part.
-    fn new(_window: &Window, rate: Option<f64>, workers: usize) -> Self {
+    /// Made right after the window, so the schedule runs through the warm-up into the measured part.
+    fn new(rate: Option<f64>, workers: usize) -> Self {
         Schedule { start: Instant::now(), rate, workers }
     }
 
@@ -258,7 +258,7 @@ async fn baseline(options: &Options, engine: Engine, c: usize, pace: Option<f64>
             pool.execute("CREATE TABLE rows (id TEXT PRIMARY KEY, worker INTEGER NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)")
                 .await?;
             let window = Window::new(options);
-            let schedule = Schedule::new(&window, pace, c);
+            let schedule = Schedule::new(pace, c);
             let mut tasks = tokio::task::JoinSet::new();
             for worker in 0..c {
                 let pool = pool.clone();
@@ -288,7 +288,7 @@ async fn baseline(options: &Options, engine: Engine, c: usize, pace: Option<f64>
                 pool.execute("CREATE TABLE rows (id TEXT PRIMARY KEY, worker BIGINT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL)")
                     .await?;
                 let window = Window::new(options);
-                let schedule = Schedule::new(&window, pace, c);
+                let schedule = Schedule::new(pace, c);
                 let mut tasks = tokio::task::JoinSet::new();
                 for worker in 0..c {
                     let pool = pool.clone();
@@ -386,6 +386,24 @@ async fn next_xid(admin_url: &str) -> anyhow::Result<i64> {
     Ok(xid)
 }
 
+/// One gateway process on a fresh database (a new SQLite file in `dir`, or a new PostgreSQL
+/// database, returned so the caller drops it after stopping the gateway).
+async fn start_gateway(options: &Options, paygate: &Path, engine: Engine, dir: &Path) -> anyhow::Result<(Gateway, Option<PgDatabase>)> {
+    Ok(match engine {
+        Engine::Sqlite => (Gateway::start_sqlite(paygate, dir).await?, None),
+        Engine::Postgres => {
+            let database = PgDatabase::create(paygate, &options.postgres_admin_url).await?;
+            match Gateway::start_postgres(paygate, &database, dir).await {
+                Ok(gateway) => (gateway, Some(database)),
+                Err(e) => {
+                    database.drop_database().await;
+                    return Err(e);
+                }
+            }
+        }
+    })
+}
+
 /// `c` merchants' servers' worth of payments (for `merchants` merchants) through one gateway
 /// process on a fresh database; `pace` spaces the payments at that many per second in all.
 #[allow(clippy::too_many_arguments)]
@@ -399,19 +417,7 @@ async fn payments(
     pace: Option<f64>,
     dir: &Path,
 ) -> anyhow::Result<FlowFigures> {
-    let (gateway, database) = match engine {
-        Engine::Sqlite => (Gateway::start_sqlite(paygate, dir).await?, None),
-        Engine::Postgres => {
-            let database = PgDatabase::create(paygate, &options.postgres_admin_url).await?;
-            match Gateway::start_postgres(paygate, &database, dir).await {
-                Ok(gateway) => (gateway, Some(database)),
-                Err(e) => {
-                    database.drop_database().await;
-                    return Err(e);
-                }
-            }
-        }
-    };
+    let (gateway, database) = start_gateway(options, paygate, engine, dir).await?;
     let keys = match gateway.add_merchants(paygate, merchants - 1).await {
         Ok(more) => std::iter::once(gateway.secret_key.clone()).chain(more).collect::<Vec<_>>(),
         Err(e) => {
@@ -459,7 +465,7 @@ struct Done {
 /// returns the figures and every payment completed (warm-up included, for the commit count).
 async fn drive(options: &Options, gateway: &Gateway, keys: &[String], flow: Flow, c: usize, pace: Option<f64>) -> anyhow::Result<(FlowFigures, usize)> {
     let window = Window::new(options);
-    let schedule = Schedule::new(&window, pace, c);
+    let schedule = Schedule::new(pace, c);
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..c {
         let addr = gateway.writer().addr;
@@ -579,21 +585,9 @@ async fn half_load(options: &Options, paygate: &Path, engine: Engine, merchants:
 /// `GET /healthz` (the cheapest endpoint: no database) on a fresh gateway, `rate` per second
 /// from `c` clients.
 async fn healthz(options: &Options, paygate: &Path, engine: Engine, c: usize, rate: f64, dir: &Path) -> anyhow::Result<Summary> {
-    let (gateway, database) = match engine {
-        Engine::Sqlite => (Gateway::start_sqlite(paygate, dir).await?, None),
-        Engine::Postgres => {
-            let database = PgDatabase::create(paygate, &options.postgres_admin_url).await?;
-            match Gateway::start_postgres(paygate, &database, dir).await {
-                Ok(gateway) => (gateway, Some(database)),
-                Err(e) => {
-                    database.drop_database().await;
-                    return Err(e);
-                }
-            }
-        }
-    };
+    let (gateway, database) = start_gateway(options, paygate, engine, dir).await?;
     let window = Window::new(options);
-    let schedule = Schedule::new(&window, Some(rate), c);
+    let schedule = Schedule::new(Some(rate), c);
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..c {
         let addr = gateway.writer().addr;

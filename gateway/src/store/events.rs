@@ -37,13 +37,18 @@ pub trait EventStore: Send + Sync {
 pub(super) const EVENT_COLUMNS: &str = "id, livemode, seq, type, payload, created_at";
 
 pub(super) fn event(row: &Row) -> Result<Event, StoreError> {
+    event_at(row, row.int("seq")?)
+}
+
+/// An event row as the event at stream position `sequence`.
+fn event_at(row: &Row, sequence: i64) -> Result<Event, StoreError> {
     let id = row.text("id")?;
     Ok(Event {
         object: "event".into(),
         data: serde_json::from_str(&row.text("payload")?).map_err(|_| corrupt("event payload", &id))?,
         id,
         livemode: row.bool("livemode")?,
-        sequence: row.int("seq")?,
+        sequence,
         kind: row.text("type")?,
         created_at: row.int("created_at")?,
     })
@@ -146,8 +151,7 @@ pub(super) async fn sequence(tx: &mut Tx, merchant_id: &str) -> Result<Vec<Event
         for (i, row) in rows.iter().enumerate() {
             head += 1;
             let object_id = row.text("object_id")?;
-            let mut event = pending_event(row)?;
-            event.sequence = head;
+            let event = event_at(row, head)?;
             let key = (event.livemode, object_id.clone());
             let previous_object_seq = last_of_object.get(&key).copied().or(row.opt_int("previous_seq")?);
             last_of_object.insert(key, head);
@@ -181,19 +185,6 @@ pub(super) async fn sequence(tx: &mut Tx, merchant_id: &str) -> Result<Vec<Event
     Ok(notices)
 }
 
-/// An unnumbered event row as the event it becomes (its position set by the caller).
-fn pending_event(row: &Row) -> Result<Event, StoreError> {
-    let id = row.text("id")?;
-    Ok(Event {
-        object: "event".into(),
-        data: serde_json::from_str(&row.text("payload")?).map_err(|_| corrupt("event payload", &id))?,
-        id,
-        livemode: row.bool("livemode")?,
-        sequence: 0,
-        kind: row.text("type")?,
-        created_at: row.int("created_at")?,
-    })
-}
 
 /// The event announcing the intent's current status.
 pub(super) async fn append_intent(tx: &mut Tx, scope: &Scope, intent: &PaymentIntent, now: Millis) -> Result<Appended, StoreError> {
