@@ -320,20 +320,25 @@ fn print_record(k: &ApiKeyRecord) {
 }
 
 async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {
-    open_trusting(config, Vec::new()).await
+    Ok(open_trusting(config, Vec::new()).await?.0)
 }
 
 /// The services, with webhooks allowed to reach `trusted` (the demo shop beside this process).
-async fn open_trusting(config: &Config, trusted: Vec<std::net::SocketAddr>) -> anyhow::Result<Arc<Services>> {
+/// The services, and their store for the back office's own tables.
+async fn open_trusting(config: &Config, trusted: Vec<std::net::SocketAddr>) -> anyhow::Result<(Arc<Services>, Arc<SqlStore>)> {
     let store = Arc::new(SqlStore::connect(&config.database_url).await.context("opening the database")?);
     let webhooks = WebhookSettings { allow_private: config.webhook_allow_private, trusted_local: trusted, ..WebhookSettings::default() };
-    Ok(Arc::new(
-        Services::new(store, Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
+    let services = Arc::new(
+        Services::new(store.clone(), Arc::new(SystemClock), KeyHasher::new(config.key_hash_secret.clone()), config.public_url.clone())
             .with_webhook_settings(webhooks)
             .with_app_links(config.app_links.clone())
             .with_idempotency_lease(Duration::from_secs(config.idempotency_lease_secs)),
-    ))
+    );
+    Ok((services, store))
 }
+
+/// The first run's Demo Shop owner signs in to the dashboard with this email.
+const DEMO_OWNER_EMAIL: &str = "owner@demo-shop.example";
 
 async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listener = listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
@@ -349,7 +354,18 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         None => None,
     };
     let trusted = shop_addr.map(|a| if a.ip().is_unspecified() { std::net::SocketAddr::new([127, 0, 0, 1].into(), a.port()) } else { a });
-    let services = open_trusting(&config, trusted.into_iter().collect()).await?;
+    let (services, store) = open_trusting(&config, trusted.into_iter().collect()).await?;
+    // The development mailbox only in the embedded default: production sends mail over SMTP.
+    let office = backoffice::Backoffice::new(
+        services.clone(),
+        store,
+        backoffice::BackofficeSettings {
+            dev_mailbox: embedded,
+            redis_url: config.redis_url.clone(),
+            client_ip_header: config.client_ip_header.clone(),
+        },
+        None,
+    );
     // Only the embedded default (one process) bootstraps a demo merchant: replicas on a shared
     // PostgreSQL would race to create one each. There, use `paygate merchant create`.
     let first_run = services.engine() == Engine::Sqlite && services.list_merchants().await?.is_empty();
@@ -359,12 +375,18 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("  API docs      {}/docs", config.public_url);
     println!("  OpenAPI       {}/openapi.json and {}/wallet/v1/openapi.json", config.public_url, config.public_url);
     println!("  Wallet API    {}/wallet/v1 (customer phones and apps; approval links are {}/p/<code>)", config.public_url, config.public_url);
+    println!("  Dashboard     {}/dashboard (merchants sign up there; staff sign in)", config.public_url);
+    if office.mailbox.is_some() {
+        println!("  Dev mailbox   {}/dashboard/dev/mail (sign-up codes land here: no mail server needed)", config.public_url);
+    }
     if first_run {
         let (merchant, keys) = services.create_merchant("Demo Shop").await?;
         println!("First run: created test-mode merchant {} ({})", merchant.id, merchant.name);
         print_keys(&keys);
         println!("  Keep the secret key now: only its hash is stored. More keys: `paygate key create --merchant {}`", merchant.id);
         first_keys = Some(keys);
+        let password = office.create_owner(&merchant.id, DEMO_OWNER_EMAIL).await.map_err(|e| anyhow::anyhow!("creating the Demo Shop's owner: {e}"))?;
+        println!("  Dashboard sign-in: {DEMO_OWNER_EMAIL} / {} (shown once; only its hash is stored)", password.expose());
     } else if services.engine() == Engine::Sqlite {
         println!("  Test keys were printed on first run; make new ones with `paygate key create --merchant <id>` (see `paygate merchant list`).");
     } else {
@@ -428,7 +450,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         },
     );
     let commits = services.clone();
-    let app = gateway::api::router(services).merge(mobile_bridge::router(bridge));
+    let app = gateway::api::router(services).merge(mobile_bridge::router(bridge)).merge(backoffice::router(office));
     let limits = ServeSettings { max_connections_per_client: config.max_connections_per_client, ..ServeSettings::default() };
     let server = gateway::server::serve(listener, app, limits, stop);
     let deadline = async move {

@@ -4,6 +4,8 @@ pub mod clock;
 pub mod domain;
 pub mod faults;
 pub mod ids;
+pub mod limits;
+pub mod passwords;
 pub mod secret;
 pub mod server;
 pub mod store;

@@ -4,17 +4,16 @@
 
 use crate::jwt::{AccessTokens, ACCESS_TOKEN_SECS};
 use crate::limits::{Bucket, RateLimiter};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
 use gateway::clock::Millis;
 use gateway::domain::customer::{Customer, Identifier, Password};
 use gateway::domain::keys::KeyHash;
 use gateway::domain::ValidationError;
 use gateway::ids::{random_base62, IdKind};
+use gateway::passwords;
 use gateway::secret::Secret;
 use gateway::service::{ServiceError, Services};
 use gateway::domain::customer::{CustomerCreated, NewCustomerRecord, NextRefreshToken, RefreshOutcome, RefreshTokenRecord};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 pub const REFRESH_TOKEN_PREFIX: &str = "rt_";
 const REFRESH_TOKEN_RANDOM_CHARS: usize = 43;
@@ -121,10 +120,10 @@ impl Accounts {
         let counted_as = self.services.hasher.hash(&format!("sign-in:{}", identifier.as_str())).0;
         self.limits.attempt(Bucket::SignInIdentifier, &counted_as).await.map_err(AccountError::RateLimited)?;
         let Some(account) = found else {
-            verify_password(DUMMY_HASH.clone(), password.clone()).await?;
+            verify_password(None, password.clone()).await?;
             return Err(AccountError::InvalidCredentials);
         };
-        if !verify_password(account.password_hash.clone(), password.clone()).await? {
+        if !verify_password(Some(account.password_hash.clone()), password.clone()).await? {
             if let Some(until) = self.services.record_failed_sign_in(&account.customer.id, now).await? {
                 tracing::warn!(customer = %account.customer.id, until, "wallet account locked after repeated failed sign-ins");
             }
@@ -207,43 +206,12 @@ fn is_refresh_token_shaped(token: &str) -> bool {
         .is_some_and(|rest| rest.len() == REFRESH_TOKEN_RANDOM_CHARS && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// Argon2id, version 0x13, with the crate's default cost (19 MiB, 2 passes, 1 lane).
-fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
-}
-
-/// Verified against when the account does not exist, so that the answer takes as long.
-static DUMMY_HASH: LazyLock<Secret> = LazyLock::new(|| {
-    let password = random_base62(24);
-    match argon2().hash_password(password.as_bytes()) {
-        Ok(hash) => Secret::new(hash.to_string()),
-        Err(e) => {
-            tracing::error!(error = %e, "hashing the dummy password failed");
-            Secret::new(String::new())
-        }
-    }
-});
-
-/// The PHC string of `password`, hashed off the async threads.
+/// The PHC string of `password`.
 async fn hash_password(password: Password) -> Result<Secret, AccountError> {
-    tokio::task::spawn_blocking(move || argon2().hash_password(password.expose().as_bytes()).map(|h| Secret::new(h.to_string())))
-        .await
-        .map_err(AccountError::internal)?
-        .map_err(|e| AccountError::internal(format!("password hashing failed: {e}")))
+    passwords::hash(Secret::new(password.expose().to_owned())).await.map_err(AccountError::internal)
 }
 
-/// Whether `password` matches the PHC string `hash`, checked off the async threads.
-async fn verify_password(hash: Secret, password: Secret) -> Result<bool, AccountError> {
-    tokio::task::spawn_blocking(move || {
-        match PasswordVerifier::<str>::verify_password(&argon2(), password.expose().as_bytes(), hash.expose()) {
-            Ok(()) => true,
-            Err(argon2::password_hash::Error::PasswordInvalid) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "a stored password hash could not be checked");
-                false
-            }
-        }
-    })
-    .await
-    .map_err(AccountError::internal)
+/// Whether `password` matches `hash` (`None`: no such account, the same work, `false`).
+async fn verify_password(hash: Option<Secret>, password: Secret) -> Result<bool, AccountError> {
+    passwords::verify(hash, password).await.map_err(AccountError::internal)
 }

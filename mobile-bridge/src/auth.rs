@@ -3,12 +3,11 @@
 
 use crate::jwt::TokenError;
 use crate::Bridge;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use gateway::api::error::ApiError;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The customer of a valid `Authorization: Bearer <access token>`.
@@ -47,11 +46,7 @@ impl FromRequestParts<Arc<Bridge>> for SignedIn {
     }
 }
 
-/// The client's IP address, for rate limits. Behind a load balancer every request comes from
-/// the balancer, so a deployment names the header its proxy sets (`client_ip_header`, for
-/// example `x-real-ip`); its last comma-separated value is the address the proxy saw. Without
-/// that setting the header is ignored (a client could write anything there) and the socket's
-/// peer is used, or `unknown` when there is none (tests driving the router directly).
+/// The client's IP address, for rate limits (see [`gateway::api::extract::client_address`]).
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
@@ -59,12 +54,6 @@ impl FromRequestParts<Arc<Bridge>> for ClientAddress {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, bridge: &Arc<Bridge>) -> Result<Self, Infallible> {
-        let from_proxy = bridge.settings.client_ip_header.as_deref().and_then(|name| {
-            let value = parts.headers.get(name)?.to_str().ok()?;
-            let last = value.rsplit(',').next()?.trim();
-            last.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
-        });
-        let peer = || parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
-        Ok(ClientAddress(from_proxy.or_else(peer).unwrap_or_else(|| "unknown".to_owned())))
+        Ok(ClientAddress(gateway::api::extract::client_address(parts, bridge.settings.client_ip_header.as_deref())))
     }
 }

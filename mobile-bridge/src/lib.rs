@@ -10,7 +10,8 @@ pub mod approvals;
 pub mod auth;
 mod i18n;
 pub mod jwt;
-pub mod limits;
+/// Rate limits live in the core, shared with the back office.
+pub use gateway::limits;
 mod pages;
 mod trace;
 

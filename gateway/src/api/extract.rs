@@ -245,3 +245,18 @@ pub mod whole {
         }
     }
 }
+
+/// The client's IP address, for rate limits and audit. Behind a load balancer every request
+/// comes from the balancer, so a deployment names the header its proxy sets (`proxy_header`,
+/// for example `x-real-ip`); its last comma-separated value is the address the proxy saw.
+/// Without that setting the header is ignored (a client could write anything there) and the
+/// socket's peer is used, or `unknown` when there is none (tests driving the router directly).
+pub fn client_address(parts: &axum::http::request::Parts, proxy_header: Option<&str>) -> String {
+    let from_proxy = proxy_header.and_then(|name| {
+        let value = parts.headers.get(name)?.to_str().ok()?;
+        let last = value.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    });
+    let peer = || parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip().to_string());
+    from_proxy.or_else(peer).unwrap_or_else(|| "unknown".to_owned())
+}

@@ -109,12 +109,17 @@ pub struct Password(Secret);
 
 impl Password {
     pub fn parse(text: &Secret) -> Result<Self, ValidationError> {
+        Self::parse_at_least(text, PASSWORD_MIN_CHARS)
+    }
+
+    /// A password of at least `min_chars` characters (back-office staff need 12).
+    pub fn parse_at_least(text: &Secret, min_chars: usize) -> Result<Self, ValidationError> {
         let chars = text.expose().chars().count();
-        if chars < PASSWORD_MIN_CHARS {
+        if chars < min_chars {
             return Err(ValidationError::new(
                 "password_too_short",
                 "password",
-                format!("The password must be at least {PASSWORD_MIN_CHARS} characters long."),
+                format!("The password must be at least {min_chars} characters long."),
             ));
         }
         if chars > PASSWORD_MAX_CHARS {

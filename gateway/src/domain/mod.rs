@@ -37,7 +37,7 @@ pub struct Scope {
 }
 
 /// Checks a required free-text field: trimmed, non-empty, at most `max` characters, no control characters.
-pub(crate) fn text_field(
+pub fn text_field(
     value: &str,
     param: &'static str,
     max: usize,

@@ -32,7 +32,7 @@ impl Engine {
 
 /// A value bound to a placeholder. NULLs carry their type: PostgreSQL types every parameter.
 #[derive(Debug, Clone)]
-pub(crate) enum Value {
+pub enum Value {
     Int(i64),
     Text(String),
     Bool(bool),
@@ -96,18 +96,18 @@ impl From<&Option<String>> for Value {
 
 /// A statement and its parameters, `$1` first.
 #[derive(Debug, Clone)]
-pub(crate) struct Query {
+pub struct Query {
     sql: Cow<'static, str>,
     params: Vec<Value>,
 }
 
 /// A statement of fixed text, or built from fixed parts (column lists): never from input.
-pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     Query { sql: sql.into(), params: Vec::new() }
 }
 
 impl Query {
-    pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
+    pub fn bind(mut self, value: impl Into<Value>) -> Self {
         self.params.push(value.into());
         self
     }
@@ -142,7 +142,7 @@ impl Query {
 }
 
 /// One result row.
-pub(crate) enum Row {
+pub enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
 }
@@ -158,23 +158,23 @@ impl Row {
         })
     }
 
-    pub(crate) fn text(&self, column: &str) -> Result<String, StoreError> {
+    pub fn text(&self, column: &str) -> Result<String, StoreError> {
         self.get(column)
     }
 
-    pub(crate) fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
         self.get(column)
     }
 
-    pub(crate) fn int(&self, column: &str) -> Result<i64, StoreError> {
+    pub fn int(&self, column: &str) -> Result<i64, StoreError> {
         self.get(column)
     }
 
-    pub(crate) fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+    pub fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         self.get(column)
     }
 
-    pub(crate) fn bool(&self, column: &str) -> Result<bool, StoreError> {
+    pub fn bool(&self, column: &str) -> Result<bool, StoreError> {
         self.get(column)
     }
 }
@@ -182,19 +182,19 @@ impl Row {
 /// The store's connections: SQLite has one writer and a few readers (it serializes writes
 /// anyway; one writer turns lock errors into queueing); PostgreSQL one pool for both.
 #[derive(Clone)]
-pub(crate) enum Pools {
+pub enum Pools {
     Sqlite { writer: Arc<GroupWriter>, reader: SqlitePool, commits: Arc<AtomicU64> },
     Postgres(PgPool),
 }
 
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
-pub(crate) enum Tx {
+pub enum Tx {
     Sqlite(Job),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Pools {
-    pub(crate) fn engine(&self) -> Engine {
+    pub fn engine(&self) -> Engine {
         match self {
             Pools::Sqlite { .. } => Engine::Sqlite,
             Pools::Postgres(_) => Engine::Postgres,
@@ -203,14 +203,14 @@ impl Pools {
 
     /// A write transaction. SQLite: a savepoint in the writer's group transaction, which took
     /// its write lock up front (`BEGIN IMMEDIATE`); see [`super::group_commit`].
-    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
             Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
-    pub(crate) fn write_commits(&self) -> Option<u64> {
+    pub fn write_commits(&self) -> Option<u64> {
         match self {
             Pools::Sqlite { commits, .. } => Some(commits.load(Ordering::Relaxed)),
             Pools::Postgres(_) => None,
@@ -218,7 +218,7 @@ impl Pools {
     }
 
     /// A read outside any transaction (SQLite: on a reader connection).
-    pub(crate) async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
+    pub async fn fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
             Pools::Sqlite { reader, writer, .. } => {
                 writer.settled().await;
@@ -228,11 +228,11 @@ impl Pools {
         })
     }
 
-    pub(crate) async fn fetch_one(&self, q: Query) -> Result<Row, StoreError> {
+    pub async fn fetch_one(&self, q: Query) -> Result<Row, StoreError> {
         self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
     }
 
-    pub(crate) async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
+    pub async fn fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
             Pools::Sqlite { reader, writer, .. } => {
                 writer.settled().await;
@@ -243,7 +243,7 @@ impl Pools {
     }
 
     /// One write statement on its own (its own transaction); returns the rows it changed.
-    pub(crate) async fn execute(&self, q: Query) -> Result<u64, StoreError> {
+    pub async fn execute(&self, q: Query) -> Result<u64, StoreError> {
         Ok(match self {
             Pools::Sqlite { .. } => {
                 let mut tx = self.begin().await?;
@@ -256,7 +256,7 @@ impl Pools {
     }
 
     /// One write statement on its own that returns rows (`UPDATE ... RETURNING`).
-    pub(crate) async fn write_fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
+    pub async fn write_fetch_optional(&self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
             Pools::Sqlite { .. } => {
                 let mut tx = self.begin().await?;
@@ -268,7 +268,7 @@ impl Pools {
         })
     }
 
-    pub(crate) async fn write_fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
+    pub async fn write_fetch_all(&self, q: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
             Pools::Sqlite { .. } => {
                 let mut tx = self.begin().await?;
@@ -282,32 +282,32 @@ impl Pools {
 }
 
 impl Tx {
-    pub(crate) async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
+    pub async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
         Ok(match self {
             Tx::Sqlite(job) => q.sqlite().execute(job.conn()?).await?.rows_affected(),
             Tx::Postgres(tx) => q.postgres().execute(&mut **tx).await?.rows_affected(),
         })
     }
 
-    pub(crate) async fn fetch_optional(&mut self, q: Query) -> Result<Option<Row>, StoreError> {
+    pub async fn fetch_optional(&mut self, q: Query) -> Result<Option<Row>, StoreError> {
         Ok(match self {
             Tx::Sqlite(job) => q.sqlite().fetch_optional(job.conn()?).await?.map(Row::Sqlite),
             Tx::Postgres(tx) => q.postgres().fetch_optional(&mut **tx).await?.map(Row::Postgres),
         })
     }
 
-    pub(crate) async fn fetch_one(&mut self, q: Query) -> Result<Row, StoreError> {
+    pub async fn fetch_one(&mut self, q: Query) -> Result<Row, StoreError> {
         self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
     }
 
-    pub(crate) async fn fetch_all(&mut self, q: Query) -> Result<Vec<Row>, StoreError> {
+    pub async fn fetch_all(&mut self, q: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
             Tx::Sqlite(job) => q.sqlite().fetch_all(job.conn()?).await?.into_iter().map(Row::Sqlite).collect(),
             Tx::Postgres(tx) => q.postgres().fetch_all(&mut **tx).await?.into_iter().map(Row::Postgres).collect(),
         })
     }
 
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+    pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(job) => job.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
@@ -316,12 +316,12 @@ impl Tx {
     }
 }
 
-pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
+pub fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
 
 /// `text` with the LIKE wildcards and the escape character escaped (escape character `\`).
-pub(crate) fn escape_like(text: &str) -> String {
+pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -333,6 +333,6 @@ pub(crate) fn escape_like(text: &str) -> String {
 }
 
 /// Lower-cased `%text%`, matched literally.
-pub(crate) fn contains_pattern(text: &str) -> String {
+pub fn contains_pattern(text: &str) -> String {
     format!("%{}%", escape_like(&text.to_lowercase()))
 }

@@ -47,7 +47,7 @@ pub(crate) struct Writer {
 }
 
 /// The writer connection and how many write transactions wait for it.
-pub(crate) struct GroupWriter {
+pub struct GroupWriter {
     writer: Arc<Mutex<Writer>>,
     waiting: AtomicUsize,
     /// How many groups have ended (committed or failed); a group's generation is the count
@@ -58,7 +58,7 @@ pub(crate) struct GroupWriter {
 }
 
 /// One write transaction: a savepoint in the group's open transaction, holding the writer.
-pub(crate) struct Job {
+pub struct Job {
     writer: Option<OwnedMutexGuard<Writer>>,
     group: Arc<GroupWriter>,
 }

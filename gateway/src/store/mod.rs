@@ -8,7 +8,7 @@
 //! `domain::intent`, postings from `domain::ledger`, failure reasons are the domain's enum.
 
 mod customers;
-pub(crate) mod db;
+mod db;
 mod engines;
 mod events;
 mod group_commit;
@@ -43,6 +43,13 @@ pub use crate::domain::wallet::TopUpOutcome;
 pub use wallets::{WalletBook, WalletCapture, WalletRefund, WalletStore};
 pub use crate::domain::webhook::WebhookEndpointRecord;
 pub use webhooks::{ClaimedDelivery, DeliveryUpdate, WebhookEndpointChange, WebhookStore};
+
+/// The SQL layer both engines run, for the stores of the crates beside the core (the back
+/// office) that keep their own tables in the same database and the same migration history.
+/// Their traits and SQL stay in their crate; [`SqlStore::sql`] lends them the connections.
+pub mod sql {
+    pub use super::db::{contains_pattern, escape_like, is_unique_violation, query, Pools as Database, Query, Row, Tx, Value};
+}
 
 /// Every store trait, for code (and tests) that call them on a [`SqlStore`].
 pub mod prelude {
@@ -140,6 +147,12 @@ impl SqlStore {
 
     pub fn engine(&self) -> Engine {
         self.db.engine()
+    }
+
+    /// The connections, for a sibling crate's own store (see [`sql`]). Its writes join SQLite's
+    /// group commit like the core's; they append no events.
+    pub fn sql(&self) -> &sql::Database {
+        &self.db
     }
 
     /// Write transactions committed since the store opened, where the engine counts them (SQLite).

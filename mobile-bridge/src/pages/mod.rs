@@ -30,10 +30,6 @@ pub fn router() -> Router<Arc<Bridge>> {
         .route("/.well-known/assetlinks.json", get(well_known::assetlinks))
 }
 
-/// No script or style but our own files; no framing; nothing sent elsewhere.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
 /// What every page shares: its language, the switch to the other one, and the strings.
 pub struct Shell {
     pub lang: &'static str,
@@ -73,7 +69,5 @@ pub fn render(page: &impl Template, status: StatusCode, choice: LangChoice, secu
 }
 
 pub fn security_headers(headers: &mut HeaderMap) {
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    gateway::api::hardening::page_security_headers(headers);
 }

@@ -8,18 +8,12 @@
 // Screenshots: target/artifacts/approval-page.png and target/artifacts/approval-success.png.
 // Exits non-zero on any failed step; the server is always stopped.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, StepFailed, check, rest, startServer as startPaygate, stopServer } from '../../../crates/test-support/js/server.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
-const BINARY = process.env.PAYGATE_BIN || join(TARGET, 'debug', 'paygate');
-const ARTIFACTS = join(ROOT, 'target', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PAGE_ONLY = process.argv.includes('--page-only');
 const STEP_TIMEOUT = 15_000;
 
@@ -29,71 +23,13 @@ const CUSTOMER = { email: `browser-${Date.now()}@example.test`, password: 'corre
 
 const log = (...args) => console.log('[browser-test]', ...args);
 
-class StepFailed extends Error {}
-function check(condition, message) {
-  if (!condition) throw new StepFailed(message);
-}
-
-// --- the server ---------------------------------------------------------------------------------
-
 /** Starts `paygate serve`; resolves with its base URL and the first-run merchant's secret key. */
 function startServer(dir) {
-  check(existsSync(BINARY), `${BINARY} is missing: run \`cargo build\` first (scripts/test-browser does)`);
-  const env = {
-    ...process.env,
-    DATABASE_URL: `sqlite://${join(dir, 'pg.db')}`,
-    // Port 0: the OS picks a free port, and the public URL follows the bound address.
-    PAYGATE_BIND: '127.0.0.1:0',
-    PAYGATE_DEMO_SHOP: 'off',
-    RUST_LOG: process.env.RUST_LOG || 'warn',
-  };
-  // One process on its own: no public URL of another deployment, no shared Redis.
-  delete env.PAYGATE_PUBLIC_URL;
-  delete env.REDIS_URL;
-  const child = spawn(BINARY, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const ready = new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new StepFailed(`the server printed no keys within 30 s:\n${output}`)), 30_000);
-    const look = () => {
-      const base = output.match(/API base URL\s+(\S+)\/v1/);
-      const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
-      if (base && secret) {
-        clearTimeout(timer);
-        resolvePromise({ base: base[1], sk: secret[1] });
-      }
-    };
-    child.stdout.on('data', (chunk) => { output += chunk; look(); });
-    child.stderr.on('data', (chunk) => { output += chunk; });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new StepFailed(`the server exited (${code ?? signal}) before it was ready:\n${output}`));
-    });
+  return startPaygate(dir, (output) => {
+    const base = output.match(/API base URL\s+(\S+)\/v1/);
+    const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
+    return base && secret ? { base: base[1], sk: secret[1] } : null;
   });
-  return { child, ready };
-}
-
-async function stopServer(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timeout = new Promise((r) => setTimeout(r, 10_000, 'timeout'));
-  if ((await Promise.race([exited, timeout])) === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-// --- REST ---------------------------------------------------------------------------------------
-
-async function rest(base, method, path, { token, body } = {}) {
-  const headers = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  return { status: res.status, json, text };
 }
 
 // --- the flow -----------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 //! live in Redis when one is configured, so every replica shares them; in this process
 //! otherwise, and also whenever Redis fails (it is never required for payments).
 
-use gateway::api::error::ApiError;
-use gateway::clock::{Clock, Millis};
-use gateway::secret::Secret;
+use crate::api::error::ApiError;
+use crate::clock::{Clock, Millis};
+use crate::secret::Secret;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +18,14 @@ pub enum Bucket {
     SignInIdentifier,
     /// Approve attempts by one customer.
     Approve,
+    /// Back-office sign-ins from one client address.
+    StaffSignInClient,
+    /// Back-office sign-ins at one email address (a keyed hash of it).
+    StaffSignInEmail,
+    /// Merchant sign-ups and confirmation codes from one client address.
+    MerchantSignUpClient,
+    /// Two-factor codes tried by one staff member.
+    StaffSecondFactor,
 }
 
 impl Bucket {
@@ -26,6 +34,10 @@ impl Bucket {
             Bucket::SignInClient => "signin_client",
             Bucket::SignInIdentifier => "signin_identifier",
             Bucket::Approve => "approve",
+            Bucket::StaffSignInClient => "staff_signin_client",
+            Bucket::StaffSignInEmail => "staff_signin_email",
+            Bucket::MerchantSignUpClient => "merchant_signup_client",
+            Bucket::StaffSecondFactor => "staff_second_factor",
         }
     }
 
@@ -35,6 +47,10 @@ impl Bucket {
             Bucket::SignInClient => 20,
             Bucket::SignInIdentifier => 10,
             Bucket::Approve => 10,
+            Bucket::StaffSignInClient => 20,
+            Bucket::StaffSignInEmail => 10,
+            Bucket::MerchantSignUpClient => 10,
+            Bucket::StaffSecondFactor => 5,
         }
     }
 }

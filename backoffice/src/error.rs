@@ -1,0 +1,143 @@
+//! The back office's one error: a stable code and a message a person can act on for each
+//! refusal; store and internal causes are logged and shown only as "something went wrong".
+
+use axum::http::StatusCode;
+use gateway::clock::Millis;
+use gateway::domain::ValidationError;
+use gateway::service::ServiceError;
+use gateway::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackofficeError {
+    #[error("invalid input: {}", .0.message)]
+    Invalid(ValidationError),
+    #[error("unknown account or wrong password")]
+    InvalidCredentials,
+    #[error("the account is locked until {until}")]
+    Locked { until: Millis },
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    #[error("no such sign-up, or it expired")]
+    SignupExpired,
+    #[error("the code is wrong")]
+    CodeWrong,
+    #[error("the sign-up was already completed")]
+    SignupCompleted,
+    #[error("the email already has an account")]
+    EmailTaken,
+    #[error("the account belongs to no merchant")]
+    NoMembership,
+    #[error("the role may not do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("the session ended")]
+    SessionEnded,
+    #[error("the request did not come from this site's own form")]
+    CrossSite,
+    #[error("mail cannot be sent: {0}")]
+    MailUnavailable(String),
+    #[error(transparent)]
+    Service(ServiceError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for BackofficeError {
+    fn from(e: ValidationError) -> Self {
+        BackofficeError::Invalid(e)
+    }
+}
+
+impl From<ServiceError> for BackofficeError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(v) => BackofficeError::Invalid(v),
+            ServiceError::NotFound(_) => BackofficeError::NotFound,
+            other => BackofficeError::Service(other),
+        }
+    }
+}
+
+impl BackofficeError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        BackofficeError::Internal(e.to_string())
+    }
+
+    /// The stable code a test or a support request can name.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BackofficeError::Invalid(v) => v.code,
+            BackofficeError::InvalidCredentials => "credentials_invalid",
+            BackofficeError::Locked { .. } => "account_locked",
+            BackofficeError::RateLimited(_) => "rate_limited",
+            BackofficeError::SignupExpired => "signup_expired",
+            BackofficeError::CodeWrong => "code_wrong",
+            BackofficeError::SignupCompleted => "signup_completed",
+            BackofficeError::EmailTaken => "email_taken",
+            BackofficeError::NoMembership => "no_membership",
+            BackofficeError::Forbidden => "forbidden",
+            BackofficeError::NotFound => "not_found",
+            BackofficeError::SessionEnded => "session_ended",
+            BackofficeError::CrossSite => "csrf_refused",
+            BackofficeError::MailUnavailable(_) => "mail_unavailable",
+            BackofficeError::Service(e) => match e {
+                ServiceError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
+                ServiceError::InvalidState { .. } => "invalid_state",
+                ServiceError::IntentExpired => "intent_expired",
+                _ => "internal_error",
+            },
+            BackofficeError::Store(_) | BackofficeError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// What the page says.
+    pub fn message(&self) -> String {
+        match self {
+            BackofficeError::Invalid(v) => v.message.clone(),
+            BackofficeError::InvalidCredentials => "Unknown email or wrong password.".into(),
+            BackofficeError::Locked { .. } => "Too many failed sign-ins: this account is locked for 30 minutes.".into(),
+            BackofficeError::RateLimited(secs) => format!("Too many attempts. Try again in {secs} seconds."),
+            BackofficeError::SignupExpired => "This sign-up expired or does not exist. Sign up again to get a new code.".into(),
+            BackofficeError::CodeWrong => "That code is not the one we sent.".into(),
+            BackofficeError::SignupCompleted => "This sign-up is already complete: sign in.".into(),
+            BackofficeError::EmailTaken => "This email already has an account: sign in instead.".into(),
+            BackofficeError::NoMembership => "This account belongs to no merchant any more.".into(),
+            BackofficeError::Forbidden => "Your role does not allow this.".into(),
+            BackofficeError::NotFound => "Not found.".into(),
+            BackofficeError::SessionEnded => "Your session ended: sign in again.".into(),
+            BackofficeError::CrossSite => "This form was not sent from this site. Reload the page and try again.".into(),
+            BackofficeError::MailUnavailable(_) => "We cannot send mail right now, so sign-up cannot finish. Try again later.".into(),
+            BackofficeError::Service(e) => match e {
+                ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired => e.to_string(),
+                _ => "Something went wrong on our side. Try again.".into(),
+            },
+            BackofficeError::Store(_) | BackofficeError::Internal(_) => "Something went wrong on our side. Try again.".into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BackofficeError::Invalid(_) | BackofficeError::CodeWrong => StatusCode::UNPROCESSABLE_ENTITY,
+            BackofficeError::InvalidCredentials | BackofficeError::SessionEnded => StatusCode::UNAUTHORIZED,
+            BackofficeError::Locked { .. } => StatusCode::LOCKED,
+            BackofficeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            BackofficeError::SignupExpired => StatusCode::GONE,
+            BackofficeError::SignupCompleted | BackofficeError::EmailTaken => StatusCode::CONFLICT,
+            BackofficeError::NoMembership | BackofficeError::Forbidden | BackofficeError::CrossSite => StatusCode::FORBIDDEN,
+            BackofficeError::NotFound => StatusCode::NOT_FOUND,
+            BackofficeError::MailUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            BackofficeError::Service(ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired) => {
+                StatusCode::CONFLICT
+            }
+            BackofficeError::Service(_) | BackofficeError::Store(_) | BackofficeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logged when it is ours, not the user's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self.status(), StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE)
+    }
+}

@@ -1,0 +1,156 @@
+//! The transaction list (filters in the URL, keyset pages, totals) and its CSV export.
+
+use super::{render, Layout, Staff};
+use crate::domain::Action;
+use crate::error::BackofficeError;
+use crate::store::Outcome;
+use crate::transactions::{cursor_param, DateRange, TransactionQuery};
+use crate::audit::Audited;
+use crate::Backoffice;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gateway::domain::money::{Currency, Locale};
+use gateway::domain::transaction::{TransactionStatus, TransactionType};
+use std::sync::Arc;
+
+pub struct RowView {
+    pub id: String,
+    pub created: String,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub amount: String,
+    pub customer_name: String,
+    pub order_name: String,
+    pub order_id: String,
+    pub payment_intent: String,
+}
+
+/// The filter form's current values.
+pub struct FilterView {
+    pub q: String,
+    pub range: &'static str,
+    pub from: String,
+    pub to: String,
+    pub types: Vec<(&'static str, bool)>,
+    pub status: &'static str,
+    pub statuses: Vec<&'static str>,
+    pub live: bool,
+    pub currency: &'static str,
+    pub currencies: Vec<&'static str>,
+    pub min: String,
+    pub max: String,
+    pub order: String,
+    pub intent: String,
+}
+
+#[derive(Template)]
+#[template(path = "transactions.html")]
+struct ListPage {
+    layout: Layout,
+    filter: FilterView,
+    time_zone: &'static str,
+    rows: Vec<RowView>,
+    count: i64,
+    totals: Vec<String>,
+    next: Option<String>,
+    export: Option<String>,
+    error: Option<(&'static str, String)>,
+}
+
+fn filter_view(q: &TransactionQuery) -> FilterView {
+    let (from, to) = match q.range {
+        DateRange::Custom { from, to } => (from.map(|d| d.to_string()).unwrap_or_default(), to.map(|d| d.to_string()).unwrap_or_default()),
+        _ => (String::new(), String::new()),
+    };
+    FilterView {
+        q: q.customer_name.clone().unwrap_or_default(),
+        range: q.range.code(),
+        from,
+        to,
+        types: [TransactionType::Payment, TransactionType::Cancel, TransactionType::Refund].into_iter().map(|t| (t.as_str(), q.types.contains(&t))).collect(),
+        status: q.status.map_or("", |s| s.as_str()),
+        statuses: [TransactionStatus::Pending, TransactionStatus::Succeeded, TransactionStatus::Failed].into_iter().map(|s| s.as_str()).collect(),
+        live: q.livemode,
+        currency: q.currency.map_or("", |c| c.code()),
+        currencies: Currency::ALL.iter().map(|c| c.code()).collect(),
+        min: q.amount_min.clone().unwrap_or_default(),
+        max: q.amount_max.clone().unwrap_or_default(),
+        order: q.order_id.clone().unwrap_or_default(),
+        intent: q.payment_intent.clone().unwrap_or_default(),
+    }
+}
+
+pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(raw): RawQuery) -> Result<Response, BackofficeError> {
+    staff.may(Action::ReadTransactions)?;
+    let who = &staff.0;
+    let parsed = TransactionQuery::parse(raw.as_deref().unwrap_or(""));
+    let query = parsed.clone().unwrap_or_default();
+    let mut page = ListPage {
+        layout: Layout::new(who, "transactions", !query.livemode),
+        filter: filter_view(&query),
+        time_zone: who.time_zone.name(),
+        rows: Vec::new(),
+        count: 0,
+        totals: Vec::new(),
+        next: None,
+        export: None,
+        error: None,
+    };
+    let listed = match parsed {
+        Ok(query) => office.list_transactions(&who.merchant_id, &query, who.time_zone).await,
+        Err(e) => Err(e.into()),
+    };
+    match listed {
+        Ok(list) => {
+            let base = query.to_query_string();
+            page.next = list.next.as_ref().map(|c| format!("?{base}&after={}", cursor_param(c)));
+            page.export = who.role.may(Action::ExportTransactions).then(|| format!("/dashboard/transactions.csv?{base}"));
+            page.count = list.totals.count;
+            page.totals = list.totals.per_currency.iter().map(|t| format!("{} {}", t.count, t.currency.format(t.net, Locale::En))).collect();
+            page.rows = list
+                .rows
+                .into_iter()
+                .map(|r| RowView {
+                    created: who.time_zone.format(r.transaction.created_at),
+                    kind: r.transaction.kind.as_str(),
+                    status: r.transaction.status.as_str(),
+                    amount: r.transaction.currency.format(r.transaction.amount.minor_units(), Locale::En),
+                    customer_name: r.transaction.customer_name,
+                    order_name: r.order_name,
+                    order_id: r.order_id,
+                    payment_intent: r.transaction.payment_intent,
+                    id: r.transaction.id,
+                })
+                .collect();
+            Ok(render(&page, StatusCode::OK))
+        }
+        Err(e) if e.is_internal() => Err(e),
+        Err(e) => {
+            let status = e.status();
+            page.error = Some((e.code(), e.message()));
+            Ok(render(&page, status))
+        }
+    }
+}
+
+pub async fn export(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(raw): RawQuery) -> Result<Response, BackofficeError> {
+    let who = &staff.0;
+    if let Err(e) = staff.may(Action::ExportTransactions) {
+        office.audit(Audited::of(who), "transactions.export", None, Outcome::Refused).await;
+        return Err(e);
+    }
+    let query = TransactionQuery::parse(raw.as_deref().unwrap_or(""))?;
+    let filter = query.resolve(who.time_zone, office.services.clock.now())?;
+    office.audit(Audited::of(who), "transactions.export", Some(&query.to_query_string()), Outcome::Success).await;
+    let rows = office.export_transactions(who.merchant_id.clone(), filter, who.time_zone);
+    let mut response = Body::from_stream(rows).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"transactions.csv\""));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}

@@ -1,0 +1,36 @@
+//! The back office's own storage, beside the payment store and not in it: staff and their
+//! memberships ([`StaffStore`]), sessions ([`SessionStore`]), the audit log ([`AuditLog`]),
+//! merchant settings ([`SettingsStore`]) and the transaction search ([`TransactionSearch`]).
+//! Each is a narrow trait implemented on the core's [`SqlStore`] through its SQL layer, the same
+//! SQL text on both engines; the conformance suite in `tests/backoffice` runs each on both.
+
+mod audit;
+mod search;
+mod sessions;
+mod settings;
+mod staff;
+
+pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
+pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, TransactionSearch};
+pub use sessions::{SessionRecord, SessionStore};
+pub use settings::SettingsStore;
+pub use staff::{Membership, SignupRecord, Staff, StaffCreated, StaffCredentials, StaffStore};
+
+use gateway::store::SqlStore;
+use std::sync::Arc;
+
+/// The back office's stores as its services hold them: one trait object per area.
+#[derive(Clone)]
+pub struct Stores {
+    pub staff: Arc<dyn StaffStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub settings: Arc<dyn SettingsStore>,
+    pub search: Arc<dyn TransactionSearch>,
+}
+
+impl Stores {
+    pub fn new(store: Arc<SqlStore>) -> Self {
+        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store }
+    }
+}

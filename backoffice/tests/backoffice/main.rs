@@ -1,0 +1,12 @@
+//! The back office's tests: one binary, driving the real router (with the core's beside it) over
+//! SQLite and PostgreSQL, as a browser would: cookies kept, forms read for their CSRF token.
+
+mod helpers;
+
+mod audit;
+mod csrf;
+mod signin;
+mod secrets;
+mod signup;
+mod store_conformance;
+mod transactions;

@@ -1,0 +1,152 @@
+//! The back office's store traits, each on both engines: the same answers from SQLite and
+//! PostgreSQL.
+
+use crate::helpers::*;
+use backoffice::domain::{Role, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
+use backoffice::store::{AuditEntry, AuditFilter, Outcome, SessionRecord, SignupRecord, Staff, StaffCreated, Stores};
+use gateway::domain::query::{Cursor, Page};
+use gateway::secret::Secret;
+
+paygate_test_support::on_both_engines!(
+    a_staff_email_belongs_to_one_account,
+    concurrent_failed_sign_ins_each_count_and_the_tenth_locks_once,
+    a_sign_up_completes_once,
+    memberships_list_oldest_first_with_the_merchant_name,
+    sessions_are_found_by_hash_touched_moved_and_ended,
+    the_audit_log_filters_pages_and_forgets_only_what_is_past_retention,
+    a_time_zone_is_set_and_changed,
+);
+
+fn staff(email: &str) -> Staff {
+    Staff { id: format!("staff_{}", gateway::ids::random_base62(24)), email: email.into(), created_at: START }
+}
+
+async fn a_staff_email_belongs_to_one_account(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let hash = Secret::new("$argon2id$placeholder");
+    assert_eq!(stores.staff.create_staff(&staff("a@shop.example"), &hash).await.unwrap(), StaffCreated::Created);
+    assert_eq!(stores.staff.create_staff(&staff("a@shop.example"), &hash).await.unwrap(), StaffCreated::EmailTaken);
+    let found = stores.staff.find_staff_by_email("a@shop.example").await.unwrap().unwrap();
+    assert_eq!(found.password_hash.expose(), hash.expose());
+    assert_eq!(stores.staff.get_staff(&found.staff.id).await.unwrap(), found.staff);
+    assert!(stores.staff.find_staff_by_email("b@shop.example").await.unwrap().is_none());
+}
+
+async fn concurrent_failed_sign_ins_each_count_and_the_tenth_locks_once(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let s = staff("a@shop.example");
+    stores.staff.create_staff(&s, &Secret::new("h")).await.unwrap();
+    let tries = (0..SIGN_IN_FAILURE_LIMIT).map(|_| {
+        let (staff, id) = (stores.staff.clone(), s.id.clone());
+        tokio::spawn(async move { staff.record_failed_sign_in(&id, START).await.unwrap() })
+    });
+    let locks: Vec<_> = futures::future::join_all(tries).await.into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(locks, vec![START + LOCKOUT_MS], "exactly one of the ten locked");
+    let after = stores.staff.find_staff_by_email("a@shop.example").await.unwrap().unwrap();
+    assert_eq!((after.failed_signins, after.locked_until), (0, Some(START + LOCKOUT_MS)));
+    stores.staff.record_failed_sign_in(&s.id, START + 1).await.unwrap();
+    stores.staff.reset_failed_sign_ins(&s.id).await.unwrap();
+    let reset = stores.staff.find_staff_by_email("a@shop.example").await.unwrap().unwrap();
+    assert_eq!((reset.failed_signins, reset.locked_until), (0, None));
+}
+
+async fn a_sign_up_completes_once(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let signup = SignupRecord {
+        id: "signup_1".into(),
+        email: "a@shop.example".into(),
+        merchant_name: "Shop".into(),
+        password_hash: Secret::new("h"),
+        code_hash: "c".into(),
+        attempts: 0,
+        expires_at: START + 600_000,
+        completed_at: None,
+        created_at: START,
+    };
+    stores.staff.insert_signup(&signup).await.unwrap();
+    assert_eq!(stores.staff.count_signup_attempt("signup_1").await.unwrap(), 1);
+    assert_eq!(stores.staff.count_signup_attempt("signup_1").await.unwrap(), 2);
+    let (a, b) = tokio::join!(stores.staff.complete_signup("signup_1", START + 1), stores.staff.complete_signup("signup_1", START + 2));
+    assert!(a.unwrap() ^ b.unwrap(), "one of two completes it");
+    let found = stores.staff.find_signup("signup_1").await.unwrap().unwrap();
+    assert_eq!((found.attempts, found.completed_at.is_some(), found.code_hash.as_str()), (2, true, "c"));
+    assert!(stores.staff.find_signup("signup_2").await.unwrap().is_none());
+}
+
+async fn memberships_list_oldest_first_with_the_merchant_name(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let first = app.merchant().await;
+    let (second, _) = app.services.create_merchant("Second Shop").await.unwrap();
+    let s = staff("a@shop.example");
+    stores.staff.create_staff(&s, &Secret::new("h")).await.unwrap();
+    stores.staff.add_membership(&first.id, &s.id, Role::Support, START).await.unwrap();
+    stores.staff.add_membership(&second.id, &s.id, Role::Analyst, START + 1).await.unwrap();
+    // Adding again changes the role.
+    stores.staff.add_membership(&first.id, &s.id, Role::Admin, START + 2).await.unwrap();
+    let list = stores.staff.memberships_of(&s.id).await.unwrap();
+    let seen: Vec<_> = list.iter().map(|m| (m.merchant_id.as_str(), m.merchant_name.as_str(), m.role)).collect();
+    assert_eq!(seen, vec![(first.id.as_str(), "Test Shop", Role::Admin), (second.id.as_str(), "Second Shop", Role::Analyst)]);
+}
+
+async fn sessions_are_found_by_hash_touched_moved_and_ended(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let session = |hash: &str| SessionRecord {
+        id_hash: hash.into(),
+        staff_id: "staff_1".into(),
+        merchant_id: "mer_1".into(),
+        client_ip: "192.0.2.1".into(),
+        created_at: START,
+        last_seen_at: START,
+        ended_at: None,
+    };
+    stores.sessions.insert_session(&session("h1")).await.unwrap();
+    stores.sessions.insert_session(&session("h2")).await.unwrap();
+    assert_eq!(stores.sessions.find_session("h1").await.unwrap().unwrap(), session("h1"));
+    stores.sessions.touch_session("h1", START + 5).await.unwrap();
+    stores.sessions.touch_session("h1", START + 3).await.unwrap();
+    stores.sessions.switch_session_merchant("h1", "mer_2").await.unwrap();
+    let moved = stores.sessions.find_session("h1").await.unwrap().unwrap();
+    assert_eq!((moved.last_seen_at, moved.merchant_id.as_str()), (START + 5, "mer_2"), "a touch never goes back in time");
+    stores.sessions.end_session("h1", START + 6).await.unwrap();
+    assert_eq!(stores.sessions.find_session("h1").await.unwrap().unwrap().ended_at, Some(START + 6));
+    assert_eq!(stores.sessions.end_sessions_of("staff_1", START + 7).await.unwrap(), 1, "h2 only: h1 had ended");
+    assert_eq!(stores.sessions.find_session("h2").await.unwrap().unwrap().ended_at, Some(START + 7));
+    assert!(stores.sessions.find_session("h3").await.unwrap().is_none());
+}
+
+async fn the_audit_log_filters_pages_and_forgets_only_what_is_past_retention(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let entry = |id: &str, merchant: &str, action: &str, at: i64| AuditEntry {
+        id: id.into(),
+        merchant_id: Some(merchant.into()),
+        staff_id: Some("staff_1".into()),
+        actor: "a@shop.example".into(),
+        action: action.into(),
+        target: None,
+        client_ip: "192.0.2.1".into(),
+        outcome: Outcome::Success,
+        created_at: at,
+    };
+    for (i, action) in ["signin", "refund", "signin", "key.create"].iter().enumerate() {
+        stores.audit.append_audit(&entry(&format!("aud_{i}"), "mer_1", action, START + i as i64)).await.unwrap();
+    }
+    stores.audit.append_audit(&entry("aud_other", "mer_2", "signin", START)).await.unwrap();
+    let ids = |list: Vec<AuditEntry>| list.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(stores.audit.list_audit("mer_1", &AuditFilter::default(), &Page::first(10)).await.unwrap()), ["aud_3", "aud_2", "aud_1", "aud_0"]);
+    let signins = AuditFilter { action: Some("signin".into()), ..Default::default() };
+    assert_eq!(ids(stores.audit.list_audit("mer_1", &signins, &Page::first(10)).await.unwrap()), ["aud_2", "aud_0"]);
+    let window = AuditFilter { created_gte: Some(START + 1), created_lt: Some(START + 3), ..Default::default() };
+    assert_eq!(ids(stores.audit.list_audit("mer_1", &window, &Page::first(10)).await.unwrap()), ["aud_2", "aud_1"]);
+    let after = Page { limit: 2, after: Some(Cursor { created_at: START + 2, id: "aud_2".into() }) };
+    assert_eq!(ids(stores.audit.list_audit("mer_1", &AuditFilter::default(), &after).await.unwrap()), ["aud_1", "aud_0"]);
+    assert_eq!(stores.audit.purge_audit(START + 2).await.unwrap(), 3, "aud_0, aud_1 and mer_2's");
+    assert_eq!(ids(stores.audit.list_audit("mer_1", &AuditFilter::default(), &Page::first(10)).await.unwrap()), ["aud_3", "aud_2"]);
+}
+
+async fn a_time_zone_is_set_and_changed(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    assert_eq!(stores.settings.time_zone("mer_1").await.unwrap(), None);
+    stores.settings.set_time_zone("mer_1", "Asia/Tokyo").await.unwrap();
+    stores.settings.set_time_zone("mer_1", "Europe/London").await.unwrap();
+    assert_eq!(stores.settings.time_zone("mer_1").await.unwrap().as_deref(), Some("Europe/London"));
+}

@@ -1,0 +1,160 @@
+// Merchant staff in the back office, on a desktop: headless Chromium (Debian's /usr/bin/chromium,
+// never a downloaded one) against the real binary (`target/debug/paygate serve`) on a free port
+// over a fresh SQLite file. Signs a merchant up, reads the code from the development mailbox,
+// takes payments through the REST API with the new test key, finds one by customer name and
+// date, refunds part of it (REST), finds the refund with the type filter, and exports the CSV.
+//
+// Screenshots: target/artifacts/dashboard-*.png. Exits non-zero on any failed step; the server is
+// always stopped.
+
+import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, StepFailed, check, rest, startServer, stopServer } from '../../../crates/test-support/js/server.mjs';
+
+const STEP_TIMEOUT = 15_000;
+const OWNER = { email: `owner-${Date.now()}@bakery.example`, password: 'correct horse battery staple', shop: 'Seoul Bakery' };
+
+const log = (...args) => console.log('[dashboard-test]', ...args);
+
+async function pay(base, sk, customer, amount, order) {
+  const created = await rest(base, 'POST', '/v1/payment_intents', {
+    token: sk,
+    body: { amount, currency: 'KRW', merchant_order_id: order, order_name: '원두 1kg', customer_name: customer },
+  });
+  check(created.status === 201, `creating an intent answered ${created.status}: ${created.text}`);
+  const approved = await rest(base, 'POST', `/v1/test_helpers/payment_intents/${created.json.id}/approve`, { token: sk, body: {} });
+  check(approved.json && approved.json.status === 'succeeded', `approving answered ${approved.text}`);
+  return created.json.id;
+}
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+
+async function run(base, browser) {
+  try {
+    await flow(base, browser);
+  } catch (e) {
+    for (const context of browser.contexts()) {
+      for (const [i, page] of context.pages().entries()) await shot(page, `failure-${i}`).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function flow(base, browser) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US', acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+
+  // Sign up.
+  await page.goto(`${base}/dashboard/signup`);
+  await page.getByLabel('Business name').fill(OWNER.shop);
+  await page.getByLabel('Work email').fill(OWNER.email);
+  await page.getByLabel(/^Password/).fill(OWNER.password);
+  await shot(page, 'signup');
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await page.getByRole('heading', { name: 'Check your mail' }).waitFor();
+
+  // The code, from the development mailbox in a second tab.
+  const mailbox = await context.newPage();
+  await mailbox.goto(`${base}/dashboard/dev/mail`);
+  const subject = await mailbox.locator('article.mail', { hasText: OWNER.email }).first().locator('.subject').textContent();
+  const code = subject.trim().split(' ')[0];
+  check(/^\d{6}$/.test(code), `the mailbox shows a six-digit code (${subject})`);
+  await shot(mailbox, 'mailbox');
+  await mailbox.close();
+
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByRole('heading', { name: `Welcome, ${OWNER.shop}` }).waitFor();
+  const sk = (await page.locator('code.key', { hasText: 'sk_test_' }).textContent()).trim();
+  check(/^sk_test_[0-9a-f]{64}$/.test(sk), 'the welcome page shows the new test secret key once');
+  await shot(page, 'welcome');
+  log('signed up; test key shown once');
+
+  // Payments through the API, as the merchant's server would make them.
+  const minsu = await pay(base, sk, '김민수', 12000, 'order-1001');
+  await pay(base, sk, '이영희', 30000, 'order-1002');
+  await pay(base, sk, 'Alice Kim', 8000, 'order-1003');
+
+  // Sign out, then in again with the password.
+  await page.goto(`${base}/dashboard/transactions`);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+  check(await page.locator('#test-badge').isVisible(), 'test mode shows its TEST badge');
+  check((await page.locator('#total-count').textContent()) === '3', 'three payments listed');
+  await shot(page, 'transactions');
+
+  // Find one by customer name (two Korean characters) and today's date.
+  await page.getByLabel('Customer name').fill('민수');
+  await page.getByLabel(/^Date/).selectOption('today');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/q=%EB%AF%BC%EC%88%98/);
+  check((await page.locator('#total-count').textContent()) === '1', 'the name and date find one payment');
+  check((await page.locator('td.customer').allTextContents()).join() === '김민수', 'and it is 김민수');
+  check(await page.getByText('₩12,000', { exact: true }).isVisible(), 'its amount is written as Korean won');
+  await shot(page, 'filtered');
+  log('found by customer name and date');
+
+  // Refund part of it (the merchant's server, through the REST API), then find the refund by type.
+  const refund = await rest(base, 'POST', '/v1/refunds', { token: sk, body: { payment_intent: minsu, amount: 5000, reason: 'one item returned' } });
+  check(refund.status === 201, `the refund answered ${refund.status}: ${refund.text}`);
+  await page.goto(`${base}/dashboard/transactions?range=today`);
+  await page.getByLabel('refund').check();
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/type=refund/);
+  check((await page.locator('#total-count').textContent()) === '1', 'the type filter finds the one refund');
+  check(await page.getByText('₩5,000', { exact: true }).isVisible(), 'of ₩5,000');
+  await shot(page, 'refunds');
+
+  // Export what the filter shows.
+  await page.goto(`${base}/dashboard/transactions?range=all`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  check(csv.charCodeAt(0) === 0xfeff, 'the CSV starts with a byte-order mark');
+  const lines = csv.slice(1).trim().split('\r\n');
+  check(lines[0].startsWith('created_at (Asia/Seoul),type,status,amount'), `the CSV header: ${lines[0]}`);
+  check(lines.length === 5, `four rows (three payments, one refund), got ${lines.length - 1}`);
+  check(lines[1].includes(',refund,succeeded,5000,KRW,김민수,'), `the newest row is the refund: ${lines[1]}`);
+  check(lines.some((l) => l.includes(',payment,succeeded,30000,KRW,이영희,원두 1kg,order-1002,')), 'with 이영희\'s payment');
+  log('CSV export ok');
+
+  check(problems.length === 0, problems.join('\n'));
+  await context.close();
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'paygate-dashboard-'));
+  let server = null;
+  let browser = null;
+  try {
+    server = startServer(dir, (output) => {
+      const base = output.match(/API base URL\s+(\S+)\/v1/);
+      return base && /Dashboard sign-in/.test(output) ? { base: base[1] } : null;
+    });
+    const { base } = await server.ready;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    await run(base, browser);
+    log('ok');
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await stopServer(server && server.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error('[dashboard-test] FAILED:', e instanceof StepFailed ? e.message : e);
+  process.exit(1);
+});
