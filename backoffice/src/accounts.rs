@@ -24,6 +24,17 @@ pub const SESSION_PREFIX: &str = "bos_";
 const SESSION_RANDOM_CHARS: usize = 43;
 /// A session's last-seen time is written at most this often (idle expiry is 15 minutes).
 const TOUCH_EVERY_MS: Millis = 30_000;
+/// A session waiting for its second factor is good for this long.
+const SECOND_FACTOR_WAIT_MS: Millis = 5 * 60_000;
+
+/// Where a correct password leads.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// Signed in: the session's id.
+    SignedIn(Secret),
+    /// The account signs in with two factors: a session that waits for the code.
+    SecondFactor(Secret),
+}
 
 /// Who is signed in, on which merchant, as what. `Debug` leaves out the session's hash and its
 /// form token.
@@ -39,6 +50,9 @@ pub struct SignedIn {
     pub csrf_token: String,
     pub time_zone: TimeZone,
     pub client_ip: String,
+    /// The merchant requires two-factor sign-in and this staff member has not set it up: only
+    /// the set-up pages (and signing out) are open.
+    pub must_set_up_two_factor: bool,
 }
 
 impl std::fmt::Debug for SignedIn {
@@ -127,12 +141,12 @@ impl Backoffice {
             return Err(BackofficeError::EmailTaken);
         }
         let (merchant, keys) = self.services.create_merchant(&signup.merchant_name).await?;
-        let staff = Staff { id: format!("staff_{}", random_base62(24)), email: signup.email.clone(), created_at: now };
+        let staff = Staff { id: format!("staff_{}", random_base62(24)), email: signup.email.clone(), created_at: now, two_factor: false };
         if self.stores.staff.create_staff(&staff, &signup.password_hash).await? == StaffCreated::EmailTaken {
             return Err(BackofficeError::EmailTaken);
         }
         self.stores.staff.add_membership(&merchant.id, &staff.id, Role::Owner, now).await?;
-        let session = self.start_session(&staff, &merchant.id, client).await?;
+        let session = self.start_session(&staff, &merchant.id, client, false).await?;
         self.audit(Audited::by(&staff, Some(&merchant.id), client), "signup", Some(&merchant.id), Outcome::Success).await;
         Ok(Welcome { session, merchant_id: merchant.id, merchant_name: merchant.name, keys })
     }
@@ -144,7 +158,7 @@ impl Backoffice {
         let password = Secret::new(random_base62(20));
         let hash = passwords::hash(password.clone()).await.map_err(BackofficeError::internal)?;
         let now = self.now();
-        let staff = Staff { id: format!("staff_{}", random_base62(24)), email: email.as_str().to_owned(), created_at: now };
+        let staff = Staff { id: format!("staff_{}", random_base62(24)), email: email.as_str().to_owned(), created_at: now, two_factor: false };
         if self.stores.staff.create_staff(&staff, &hash).await? == StaffCreated::EmailTaken {
             return Err(BackofficeError::EmailTaken);
         }
@@ -152,9 +166,10 @@ impl Backoffice {
         Ok(password)
     }
 
-    /// Signs in: a new session on the staff member's first merchant. An unknown email and a
-    /// wrong password answer alike, after the same hashing work.
-    pub async fn sign_in(&self, email: &str, password: &Secret, client: &str) -> Result<Secret, BackofficeError> {
+    /// Signs in: a new session on the staff member's first merchant, or for an account with
+    /// two-factor sign-in a session that waits for its code. An unknown email and a wrong
+    /// password answer alike, after the same hashing work.
+    pub async fn sign_in(&self, email: &str, password: &Secret, client: &str) -> Result<SignInStep, BackofficeError> {
         self.limits.attempt(Bucket::StaffSignInClient, client).await.map_err(BackofficeError::RateLimited)?;
         let email = StaffEmail::parse(email)?;
         let now = self.now();
@@ -184,12 +199,16 @@ impl Backoffice {
         let Some(first) = memberships.first() else {
             return Err(BackofficeError::NoMembership);
         };
-        let session = self.start_session(&account.staff, &first.merchant_id, client).await?;
+        let waits = account.staff.two_factor;
+        let session = self.start_session(&account.staff, &first.merchant_id, client, waits).await?;
+        if waits {
+            return Ok(SignInStep::SecondFactor(session));
+        }
         self.audit(Audited::by(&account.staff, Some(&first.merchant_id), client), "signin", None, Outcome::Success).await;
-        Ok(session)
+        Ok(SignInStep::SignedIn(session))
     }
 
-    async fn start_session(&self, staff: &Staff, merchant_id: &str, client: &str) -> Result<Secret, BackofficeError> {
+    pub(crate) async fn start_session(&self, staff: &Staff, merchant_id: &str, client: &str, second_factor_pending: bool) -> Result<Secret, BackofficeError> {
         let token = Secret::new(format!("{SESSION_PREFIX}{}", random_base62(SESSION_RANDOM_CHARS)));
         let now = self.now();
         let record = SessionRecord {
@@ -200,6 +219,7 @@ impl Backoffice {
             created_at: now,
             last_seen_at: now,
             ended_at: None,
+            second_factor_pending,
         };
         self.stores.sessions.insert_session(&record).await?;
         Ok(token)
@@ -216,7 +236,11 @@ impl Backoffice {
             return Ok(None);
         };
         let now = self.now();
-        if record.ended_at.is_some() || now - record.last_seen_at >= SESSION_IDLE_MS || now - record.created_at >= SESSION_ABSOLUTE_MS {
+        if record.second_factor_pending
+            || record.ended_at.is_some()
+            || now - record.last_seen_at >= SESSION_IDLE_MS
+            || now - record.created_at >= SESSION_ABSOLUTE_MS
+        {
             return Ok(None);
         }
         let memberships = self.stores.staff.memberships_of(&record.staff_id).await?;
@@ -228,7 +252,9 @@ impl Backoffice {
         }
         let staff = self.stores.staff.get_staff(&record.staff_id).await?;
         let time_zone = self.time_zone(&record.merchant_id).await?;
+        let must_set_up_two_factor = !staff.two_factor && self.stores.settings.requires_two_factor(&record.merchant_id).await?;
         Ok(Some(SignedIn {
+            must_set_up_two_factor,
             csrf_token: self.services.hasher.hash(&format!("staff-csrf:{token}")).0,
             staff,
             merchant_id: current.merchant_id,
@@ -239,6 +265,22 @@ impl Backoffice {
             time_zone,
             client_ip: client.to_owned(),
         }))
+    }
+
+    /// A session that waits for its second factor (at most 5 minutes after the password).
+    pub async fn waiting_session(&self, token: &str) -> Result<Option<(SessionRecord, Staff)>, BackofficeError> {
+        if !is_session_shaped(token) {
+            return Ok(None);
+        }
+        let hash = self.session_hash(&Secret::new(token));
+        let Some(record) = self.stores.sessions.find_session(&hash).await? else {
+            return Ok(None);
+        };
+        if !record.second_factor_pending || record.ended_at.is_some() || self.now() - record.created_at >= SECOND_FACTOR_WAIT_MS {
+            return Ok(None);
+        }
+        let staff = self.stores.staff.get_staff(&record.staff_id).await?;
+        Ok(Some((record, staff)))
     }
 
     pub async fn time_zone(&self, merchant_id: &str) -> Result<TimeZone, BackofficeError> {

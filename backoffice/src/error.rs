@@ -35,6 +35,12 @@ pub enum BackofficeError {
     SessionEnded,
     #[error("the request did not come from this site's own form")]
     CrossSite,
+    #[error("two-factor sign-in is on already")]
+    TwoFactorOn,
+    #[error("two-factor set-up was not started")]
+    TwoFactorNotStarted,
+    #[error("the merchant requires two-factor sign-in")]
+    TwoFactorRequired,
     #[error("mail cannot be sent: {0}")]
     MailUnavailable(String),
     #[error(transparent)]
@@ -83,10 +89,14 @@ impl BackofficeError {
             BackofficeError::SessionEnded => "session_ended",
             BackofficeError::CrossSite => "csrf_refused",
             BackofficeError::MailUnavailable(_) => "mail_unavailable",
+            BackofficeError::TwoFactorOn => "two_factor_on",
+            BackofficeError::TwoFactorNotStarted => "two_factor_not_started",
+            BackofficeError::TwoFactorRequired => "two_factor_required",
             BackofficeError::Service(e) => match e {
                 ServiceError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
                 ServiceError::InvalidState { .. } => "invalid_state",
                 ServiceError::IntentExpired => "intent_expired",
+                ServiceError::IdempotencyKeyReused => "form_reused",
                 _ => "internal_error",
             },
             BackofficeError::Store(_) | BackofficeError::Internal(_) => "internal_error",
@@ -110,8 +120,12 @@ impl BackofficeError {
             BackofficeError::SessionEnded => "Your session ended: sign in again.".into(),
             BackofficeError::CrossSite => "This form was not sent from this site. Reload the page and try again.".into(),
             BackofficeError::MailUnavailable(_) => "We cannot send mail right now, so sign-up cannot finish. Try again later.".into(),
+            BackofficeError::TwoFactorOn => "Two-factor sign-in is on already. Turn it off first to use another app.".into(),
+            BackofficeError::TwoFactorNotStarted => "Start the set-up first: it gives you the key for your app.".into(),
+            BackofficeError::TwoFactorRequired => "Your merchant requires two-factor sign-in, so it stays on.".into(),
             BackofficeError::Service(e) => match e {
                 ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired => e.to_string(),
+                ServiceError::IdempotencyKeyReused => "This form was already sent with other values. Reload the page and try again.".into(),
                 _ => "Something went wrong on our side. Try again.".into(),
             },
             BackofficeError::Store(_) | BackofficeError::Internal(_) => "Something went wrong on our side. Try again.".into(),
@@ -125,11 +139,16 @@ impl BackofficeError {
             BackofficeError::Locked { .. } => StatusCode::LOCKED,
             BackofficeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             BackofficeError::SignupExpired => StatusCode::GONE,
-            BackofficeError::SignupCompleted | BackofficeError::EmailTaken => StatusCode::CONFLICT,
+            BackofficeError::SignupCompleted | BackofficeError::EmailTaken | BackofficeError::TwoFactorOn | BackofficeError::TwoFactorNotStarted => {
+                StatusCode::CONFLICT
+            }
+            BackofficeError::TwoFactorRequired => StatusCode::FORBIDDEN,
             BackofficeError::NoMembership | BackofficeError::Forbidden | BackofficeError::CrossSite => StatusCode::FORBIDDEN,
             BackofficeError::NotFound => StatusCode::NOT_FOUND,
             BackofficeError::MailUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            BackofficeError::Service(ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired) => {
+            BackofficeError::Service(
+                ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired | ServiceError::IdempotencyKeyReused,
+            ) => {
                 StatusCode::CONFLICT
             }
             BackofficeError::Service(_) | BackofficeError::Store(_) | BackofficeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,8 +9,11 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 mod pages;
+pub mod payments;
+pub mod security;
 pub mod store;
 pub mod transactions;
+pub mod two_factor;
 
 use gateway::limits::RateLimiter;
 use gateway::secret::Secret;

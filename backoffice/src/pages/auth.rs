@@ -2,6 +2,7 @@
 //! switch. Handlers read the form, call the accounts service, and render or redirect.
 
 use super::{error_page, render, AnonymousToken, Client, PageForm, Staff};
+use crate::accounts::SignInStep;
 use crate::error::BackofficeError;
 use crate::Backoffice;
 use askama::Template;
@@ -141,8 +142,12 @@ pub struct SigninForm {
 
 pub async fn signin(State(office): State<Arc<Backoffice>>, Client(client): Client, token: AnonymousToken, PageForm(form): PageForm<SigninForm>) -> Response {
     match office.sign_in(&form.email, &Secret::new(form.password), &client).await {
-        Ok(session) => {
-            let mut response = Redirect::to("/dashboard/transactions").into_response();
+        Ok(step) => {
+            let (next, session) = match step {
+                SignInStep::SignedIn(session) => ("/dashboard/transactions", session),
+                SignInStep::SecondFactor(session) => ("/dashboard/signin/two-factor", session),
+            };
+            let mut response = Redirect::to(next).into_response();
             response.headers_mut().append(header::SET_COOKIE, office.cookie(office.cookie_names().session, Some(session.expose())));
             response
         }
@@ -184,5 +189,50 @@ pub async fn switch(State(office): State<Arc<Backoffice>>, staff: Staff, PageFor
     match office.switch_merchant(&staff.0, &form.merchant).await {
         Ok(()) => Redirect::to("/dashboard/transactions").into_response(),
         Err(e) => error_page(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage {
+    csrf: String,
+    error: Option<(&'static str, String)>,
+}
+
+pub async fn second_factor_page(State(office): State<Arc<Backoffice>>, token: AnonymousToken, headers: axum::http::HeaderMap) -> Response {
+    let waiting = match super::cookie_value(&headers, office.cookie_names().session) {
+        Some(session) => office.waiting_session(&session).await,
+        None => Ok(None),
+    };
+    match waiting {
+        Ok(Some(_)) => with_token(render(&SecondFactorPage { csrf: token.token.clone(), error: None }, StatusCode::OK), &token),
+        Ok(None) => Redirect::to("/dashboard/signin").into_response(),
+        Err(e) => error_page(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn second_factor(
+    State(office): State<Arc<Backoffice>>,
+    Client(client): Client,
+    token: AnonymousToken,
+    headers: axum::http::HeaderMap,
+    PageForm(form): PageForm<SecondFactorForm>,
+) -> Response {
+    let session = super::cookie_value(&headers, office.cookie_names().session).unwrap_or_default();
+    match office.second_factor(&session, &form.code, &client).await {
+        Ok(session) => {
+            let mut response = Redirect::to("/dashboard/transactions").into_response();
+            response.headers_mut().append(header::SET_COOKIE, office.cookie(office.cookie_names().session, Some(session.expose())));
+            response
+        }
+        Err(BackofficeError::SessionEnded) => Redirect::to("/dashboard/signin").into_response(),
+        Err(e) if e.is_internal() => error_page(&e),
+        Err(e) => with_token(render(&SecondFactorPage { csrf: token.token.clone(), error: refused(&e) }, e.status()), &token),
     }
 }

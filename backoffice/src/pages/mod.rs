@@ -2,8 +2,10 @@
 //! every state change passes [`guard_state_changes`] first (same origin, and the form's CSRF
 //! token); pages that need a signed-in staff member take [`Staff`].
 
+mod account;
 mod auth;
 mod dev;
+mod payments;
 mod transactions;
 
 use crate::accounts::SignedIn;
@@ -31,11 +33,22 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signup/confirm", get(auth::confirm_page).post(auth::confirm))
         .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signin/two-factor", get(auth::second_factor_page).post(auth::second_factor))
+        .route("/account", get(account::account))
+        .route("/account/two-factor/setup", post(account::begin_two_factor))
+        .route("/account/two-factor/enable", post(account::enable_two_factor))
+        .route("/account/two-factor/disable", post(account::disable_two_factor))
+        .route("/settings", get(account::settings))
+        .route("/settings/time-zone", post(account::set_time_zone))
+        .route("/settings/two-factor", post(account::set_two_factor_required))
         .route("/signout", post(auth::signout))
         .route("/signout/everywhere", post(auth::signout_everywhere))
         .route("/switch", post(auth::switch))
         .route("/transactions", get(transactions::list))
         .route("/transactions.csv", get(transactions::export))
+        .route("/payments/{id}", get(payments::detail))
+        .route("/payments/{id}/refund", post(payments::refund))
+        .route("/payments/{id}/cancel", post(payments::cancel))
         .route("/assets/dashboard.css", get(stylesheet));
     if office.mailbox.is_some() {
         routes = routes.route("/dev/mail", get(dev::mailbox));
@@ -104,6 +117,30 @@ impl FromRequestParts<Arc<Backoffice>> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, office: &Arc<Backoffice>) -> Result<Self, Response> {
+        let staff = Self::signed_in(parts, office).await?;
+        // A merchant that requires two-factor sign-in lets a member without it reach only the
+        // set-up and signing out.
+        // The path as the client sent it (inside `nest`, `parts.uri` has lost `/dashboard`).
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
+        if staff.0.must_set_up_two_factor && !OPEN_WITHOUT_TWO_FACTOR.contains(&path.as_str()) {
+            return Err(Redirect::to("/dashboard/account").into_response());
+        }
+        Ok(staff)
+    }
+}
+
+/// What a member whose merchant requires two-factor sign-in may reach before setting it up.
+const OPEN_WITHOUT_TWO_FACTOR: [&str; 6] = [
+    "/dashboard/account",
+    "/dashboard/account/two-factor/setup",
+    "/dashboard/account/two-factor/enable",
+    "/dashboard/signout",
+    "/dashboard/signout/everywhere",
+    "/dashboard/switch",
+];
+
+impl Staff {
+    async fn signed_in(parts: &mut Parts, office: &Arc<Backoffice>) -> Result<Self, Response> {
         if let Some(signed_in) = parts.extensions.get::<SignedIn>() {
             return Ok(Staff(signed_in.clone()));
         }
@@ -242,6 +279,21 @@ pub fn render(page: &impl Template, status: StatusCode) -> Response {
     response
 }
 
+/// A page that can show what went wrong with the request that rendered it.
+pub trait ShowsError: Template {
+    fn error_slot(&mut self) -> &mut Option<(&'static str, String)>;
+}
+
+/// The page again with `e` on it, at `e`'s status; an internal error goes to the error page.
+pub fn shown_on<P: ShowsError>(mut page: P, e: BackofficeError) -> Result<Response, BackofficeError> {
+    if e.is_internal() {
+        return Err(e);
+    }
+    let status = e.status();
+    *page.error_slot() = Some((e.code(), e.message()));
+    Ok(render(&page, status))
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -275,6 +327,9 @@ pub struct Layout {
     pub test_mode: bool,
     /// Which nav entry is current.
     pub current: &'static str,
+    pub may_manage_settings: bool,
+    /// The merchant requires two-factor sign-in and this member has not set it up.
+    pub must_set_up_two_factor: bool,
 }
 
 impl Layout {
@@ -288,6 +343,8 @@ impl Layout {
             merchants: who.memberships.iter().map(|m| (m.merchant_id.clone(), m.merchant_name.clone())).collect(),
             test_mode,
             current,
+            may_manage_settings: who.role.may(Action::ManageSettings),
+            must_set_up_two_factor: who.must_set_up_two_factor,
         }
     }
 }

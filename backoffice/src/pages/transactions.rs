@@ -60,6 +60,12 @@ struct ListPage {
     error: Option<(&'static str, String)>,
 }
 
+impl super::ShowsError for ListPage {
+    fn error_slot(&mut self) -> &mut Option<(&'static str, String)> {
+        &mut self.error
+    }
+}
+
 fn filter_view(q: &TransactionQuery) -> FilterView {
     let (from, to) = match q.range {
         DateRange::Custom { from, to } => (from.map(|d| d.to_string()).unwrap_or_default(), to.map(|d| d.to_string()).unwrap_or_default()),
@@ -127,12 +133,7 @@ pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
                 .collect();
             Ok(render(&page, StatusCode::OK))
         }
-        Err(e) if e.is_internal() => Err(e),
-        Err(e) => {
-            let status = e.status();
-            page.error = Some((e.code(), e.message()));
-            Ok(render(&page, status))
-        }
+        Err(e) => super::shown_on(page, e),
     }
 }
 

@@ -1,20 +1,23 @@
 //! The back office's own storage, beside the payment store and not in it: staff and their
 //! memberships ([`StaffStore`]), sessions ([`SessionStore`]), the audit log ([`AuditLog`]),
-//! merchant settings ([`SettingsStore`]) and the transaction search ([`TransactionSearch`]).
+//! merchant settings ([`SettingsStore`]), the transaction search ([`TransactionSearch`]) and the
+//! webhook deliveries of a payment's events ([`DeliveryLog`]).
 //! Each is a narrow trait implemented on the core's [`SqlStore`] through its SQL layer, the same
 //! SQL text on both engines; the conformance suite in `tests/backoffice` runs each on both.
 
 mod audit;
+mod deliveries;
 mod search;
 mod sessions;
 mod settings;
 mod staff;
 
 pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
+pub use deliveries::{DeliveryLog, DeliveryRow};
 pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, TransactionSearch};
 pub use sessions::{SessionRecord, SessionStore};
 pub use settings::SettingsStore;
-pub use staff::{Membership, SignupRecord, Staff, StaffCreated, StaffCredentials, StaffStore};
+pub use staff::{Membership, SignupRecord, Staff, StaffCreated, StaffCredentials, StaffStore, TotpState};
 
 use gateway::store::SqlStore;
 use std::sync::Arc;
@@ -27,10 +30,11 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub settings: Arc<dyn SettingsStore>,
     pub search: Arc<dyn TransactionSearch>,
+    pub deliveries: Arc<dyn DeliveryLog>,
 }
 
 impl Stores {
     pub fn new(store: Arc<SqlStore>) -> Self {
-        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store }
+        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store }
     }
 }

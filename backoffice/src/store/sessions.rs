@@ -16,6 +16,8 @@ pub struct SessionRecord {
     pub created_at: Millis,
     pub last_seen_at: Millis,
     pub ended_at: Option<Millis>,
+    /// Signed in with the password only: good for the second-factor page and nothing else.
+    pub second_factor_pending: bool,
 }
 
 #[async_trait]
@@ -29,7 +31,7 @@ pub trait SessionStore: Send + Sync {
     async fn end_sessions_of(&self, staff_id: &str, now: Millis) -> Result<u64, StoreError>;
 }
 
-const SESSION_COLUMNS: &str = "id_hash, staff_id, merchant_id, client_ip, created_at, last_seen_at, ended_at";
+const SESSION_COLUMNS: &str = "id_hash, staff_id, merchant_id, client_ip, created_at, last_seen_at, ended_at, second_factor_pending";
 
 fn session(r: &Row) -> Result<SessionRecord, StoreError> {
     Ok(SessionRecord {
@@ -40,20 +42,22 @@ fn session(r: &Row) -> Result<SessionRecord, StoreError> {
         created_at: r.int("created_at")?,
         last_seen_at: r.int("last_seen_at")?,
         ended_at: r.opt_int("ended_at")?,
+        second_factor_pending: r.bool("second_factor_pending")?,
     })
 }
 
 #[async_trait]
 impl SessionStore for SqlStore {
     async fn insert_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
-        let insert = query(format!("INSERT INTO staff_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        let insert = query(format!("INSERT INTO staff_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(&s.id_hash)
             .bind(&s.staff_id)
             .bind(&s.merchant_id)
             .bind(&s.client_ip)
             .bind(s.created_at)
             .bind(s.last_seen_at)
-            .bind(s.ended_at);
+            .bind(s.ended_at)
+            .bind(s.second_factor_pending);
         self.sql().execute(insert).await?;
         Ok(())
     }

@@ -29,6 +29,17 @@ pub struct Staff {
     pub id: String,
     pub email: String,
     pub created_at: Millis,
+    /// Signs in with a second factor (TOTP).
+    pub two_factor: bool,
+}
+
+/// A staff member's TOTP key (sealed) and how far it has been used.
+#[derive(Debug, Clone)]
+pub struct TotpState {
+    pub sealed_key: Secret,
+    /// `None` while the key waits for its first code (set-up).
+    pub enabled_at: Option<Millis>,
+    pub last_step: Option<i64>,
 }
 
 /// A staff account with what signing in needs.
@@ -73,6 +84,19 @@ pub trait StaffStore: Send + Sync {
     async fn add_membership(&self, merchant_id: &str, staff_id: &str, role: Role, now: Millis) -> Result<(), StoreError>;
     /// Oldest first.
     async fn memberships_of(&self, staff_id: &str) -> Result<Vec<Membership>, StoreError>;
+    /// Stores a new TOTP key waiting for its first code; refused (`false`) while one is on.
+    async fn start_totp(&self, staff_id: &str, sealed_key: &Secret) -> Result<bool, StoreError>;
+    async fn totp_state(&self, staff_id: &str) -> Result<Option<TotpState>, StoreError>;
+    /// Turns the waiting key on at `step` with fresh recovery codes (keyed hashes), in one
+    /// transaction; `false` when there was no waiting key or it is on already.
+    async fn enable_totp(&self, staff_id: &str, step: i64, now: Millis, recovery_hashes: &[String]) -> Result<bool, StoreError>;
+    /// Forgets the key and the recovery codes.
+    async fn disable_totp(&self, staff_id: &str) -> Result<(), StoreError>;
+    /// Spends time step `step`: `true` only if it is later than every step used before.
+    async fn use_totp_step(&self, staff_id: &str, step: i64) -> Result<bool, StoreError>;
+    /// Spends a recovery code: `true` once per code.
+    async fn use_recovery_code(&self, staff_id: &str, code_hash: &str, now: Millis) -> Result<bool, StoreError>;
+    async fn recovery_codes_left(&self, staff_id: &str) -> Result<i64, StoreError>;
 }
 
 const SIGNUP_COLUMNS: &str = "id, email, merchant_name, password_hash, code_hash, attempts, expires_at, completed_at, created_at";
@@ -91,8 +115,10 @@ fn signup(r: &Row) -> Result<SignupRecord, StoreError> {
     })
 }
 
+const STAFF_COLUMNS: &str = "id, email, created_at, totp_enabled_at";
+
 fn staff(r: &Row) -> Result<Staff, StoreError> {
-    Ok(Staff { id: r.text("id")?, email: r.text("email")?, created_at: r.int("created_at")? })
+    Ok(Staff { id: r.text("id")?, email: r.text("email")?, created_at: r.int("created_at")?, two_factor: r.opt_int("totp_enabled_at")?.is_some() })
 }
 
 #[async_trait]
@@ -141,7 +167,7 @@ impl StaffStore for SqlStore {
     }
 
     async fn find_staff_by_email(&self, email: &str) -> Result<Option<StaffCredentials>, StoreError> {
-        let find = query("SELECT id, email, created_at, password_hash, failed_signins, locked_until FROM staff WHERE email = $1").bind(email);
+        let find = query(format!("SELECT {STAFF_COLUMNS}, password_hash, failed_signins, locked_until FROM staff WHERE email = $1")).bind(email);
         let Some(r) = self.sql().fetch_optional(find).await? else {
             return Ok(None);
         };
@@ -154,7 +180,7 @@ impl StaffStore for SqlStore {
     }
 
     async fn get_staff(&self, id: &str) -> Result<Staff, StoreError> {
-        staff(&self.sql().fetch_one(query("SELECT id, email, created_at FROM staff WHERE id = $1").bind(id)).await?)
+        staff(&self.sql().fetch_one(query(format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1")).bind(id)).await?)
     }
 
     async fn record_failed_sign_in(&self, staff_id: &str, now: Millis) -> Result<Option<Millis>, StoreError> {
@@ -208,5 +234,71 @@ impl StaffStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn start_totp(&self, staff_id: &str, sealed_key: &Secret) -> Result<bool, StoreError> {
+        let start = query("UPDATE staff SET totp_secret = $1, totp_last_step = NULL WHERE id = $2 AND totp_enabled_at IS NULL")
+            .bind(sealed_key.expose())
+            .bind(staff_id);
+        Ok(self.sql().execute(start).await? == 1)
+    }
+
+    async fn totp_state(&self, staff_id: &str) -> Result<Option<TotpState>, StoreError> {
+        let row = self
+            .sql()
+            .fetch_optional(query("SELECT totp_secret, totp_enabled_at, totp_last_step FROM staff WHERE id = $1 AND totp_secret IS NOT NULL").bind(staff_id))
+            .await?;
+        row.map(|r| {
+            Ok(TotpState { sealed_key: Secret::new(r.text("totp_secret")?), enabled_at: r.opt_int("totp_enabled_at")?, last_step: r.opt_int("totp_last_step")? })
+        })
+        .transpose()
+    }
+
+    async fn enable_totp(&self, staff_id: &str, step: i64, now: Millis, recovery_hashes: &[String]) -> Result<bool, StoreError> {
+        let mut tx = self.sql().begin().await?;
+        let enable = query(
+            "UPDATE staff SET totp_enabled_at = $1, totp_last_step = $2 WHERE id = $3 AND totp_secret IS NOT NULL AND totp_enabled_at IS NULL",
+        )
+        .bind(now)
+        .bind(step)
+        .bind(staff_id);
+        if tx.execute(enable).await? != 1 {
+            return Ok(false);
+        }
+        tx.execute(query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id)).await?;
+        for hash in recovery_hashes {
+            tx.execute(query("INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)").bind(staff_id).bind(hash.as_str())).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn disable_totp(&self, staff_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.sql().begin().await?;
+        tx.execute(query("UPDATE staff SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1").bind(staff_id)).await?;
+        tx.execute(query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id)).await?;
+        tx.commit().await
+    }
+
+    async fn use_totp_step(&self, staff_id: &str, step: i64) -> Result<bool, StoreError> {
+        let spend = query(
+            "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_enabled_at IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(staff_id);
+        Ok(self.sql().execute(spend).await? == 1)
+    }
+
+    async fn use_recovery_code(&self, staff_id: &str, code_hash: &str, now: Millis) -> Result<bool, StoreError> {
+        let spend = query("UPDATE staff_recovery_codes SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(staff_id)
+            .bind(code_hash);
+        Ok(self.sql().execute(spend).await? == 1)
+    }
+
+    async fn recovery_codes_left(&self, staff_id: &str) -> Result<i64, StoreError> {
+        let row = self.sql().fetch_one(query("SELECT COUNT(*) AS n FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL").bind(staff_id)).await?;
+        row.int("n")
     }
 }

@@ -5,15 +5,32 @@ use axum::http::StatusCode;
 
 paygate_test_support::on_both_engines!(every_post_route_refuses_a_form_without_its_token, a_cross_site_request_is_refused_even_with_the_right_token,);
 
-/// Every POST route of the back office, with fields that would otherwise be accepted.
-const POST_ROUTES: &[&str] =
-    &["/dashboard/signup", "/dashboard/signup/confirm", "/dashboard/signin", "/dashboard/signout", "/dashboard/signout/everywhere", "/dashboard/switch"];
+/// Every POST route of the back office (`{id}`: a payment of the merchant).
+const POST_ROUTES: &[&str] = &[
+    "/dashboard/signup",
+    "/dashboard/signup/confirm",
+    "/dashboard/signin",
+    "/dashboard/signin/two-factor",
+    "/dashboard/account/two-factor/setup",
+    "/dashboard/account/two-factor/enable",
+    "/dashboard/account/two-factor/disable",
+    "/dashboard/settings/time-zone",
+    "/dashboard/settings/two-factor",
+    "/dashboard/signout",
+    "/dashboard/signout/everywhere",
+    "/dashboard/switch",
+    "/dashboard/payments/{id}/refund",
+    "/dashboard/payments/{id}/cancel",
+];
 
 async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
     let office = Office::over(app).await;
-    let (browser, merchant_id, _) = office.signed_up("a@shop.example", "Shop").await;
+    let (browser, merchant_id, sk) = office.signed_up("a@shop.example", "Shop").await;
+    let paid = office.app.paid_intent(&sk, 10_000).await;
+    let submit = "a".repeat(32);
     for route in POST_ROUTES {
-        let fields = [("email", "a@shop.example"), ("password", PASSWORD), ("merchant", merchant_id.as_str()), ("merchant_name", "X")];
+        let route = &route.replace("{id}", &paid);
+        let fields = [("email", "a@shop.example"), ("password", PASSWORD), ("merchant", merchant_id.as_str()), ("merchant_name", "X"), ("submit", submit.as_str()), ("time_zone", "Europe/London"), ("required", "on")];
         let missing = browser.post(route, &fields, &[]).await;
         assert_eq!((missing.status, missing.error_code().as_deref()), (StatusCode::FORBIDDEN, Some("csrf_refused")), "{route}");
         let mut forged = vec![("csrf", "x".repeat(64))];
@@ -22,8 +39,11 @@ async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {
         let wrong = browser.post(route, &forged, &[]).await;
         assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{route}");
     }
-    // Nothing happened: the session is still good.
+    // Nothing happened: the session is still good, nothing was refunded.
     assert_eq!(browser.get("/dashboard/transactions").await.status, StatusCode::OK);
+    assert_eq!(office.app.get(&sk, &format!("/v1/payment_intents/{paid}")).await.body["amount_refunded"], 0);
+    let settings = browser.get("/dashboard/settings").await;
+    assert!(settings.body.contains("value=\"Asia/Seoul\"") && !settings.body.contains(" checked>"), "no setting changed");
 }
 
 async fn a_cross_site_request_is_refused_even_with_the_right_token(app: TestApp) {

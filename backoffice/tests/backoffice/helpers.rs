@@ -114,7 +114,7 @@ impl Office {
     /// team pages' job); signed in on a browser of its own.
     pub async fn member(&self, merchant_id: &str, email: &str, role: Role) -> Browser<'_> {
         let hash = gateway::passwords::hash(Secret::new(PASSWORD)).await.unwrap();
-        let staff = Staff { id: format!("staff_{}", gateway::ids::random_base62(24)), email: email.into(), created_at: self.app.clock.now() };
+        let staff = Staff { id: format!("staff_{}", gateway::ids::random_base62(24)), email: email.into(), created_at: self.app.clock.now(), two_factor: false };
         self.office.stores.staff.create_staff(&staff, &hash).await.unwrap();
         self.office.stores.staff.add_membership(merchant_id, &staff.id, role, self.app.clock.now()).await.unwrap();
         let browser = self.browser();

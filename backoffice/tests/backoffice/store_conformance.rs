@@ -18,7 +18,7 @@ paygate_test_support::on_both_engines!(
 );
 
 fn staff(email: &str) -> Staff {
-    Staff { id: format!("staff_{}", gateway::ids::random_base62(24)), email: email.into(), created_at: START }
+    Staff { id: format!("staff_{}", gateway::ids::random_base62(24)), email: email.into(), created_at: START, two_factor: false }
 }
 
 async fn a_staff_email_belongs_to_one_account(app: TestApp) {
@@ -98,6 +98,7 @@ async fn sessions_are_found_by_hash_touched_moved_and_ended(app: TestApp) {
         created_at: START,
         last_seen_at: START,
         ended_at: None,
+        second_factor_pending: false,
     };
     stores.sessions.insert_session(&session("h1")).await.unwrap();
     stores.sessions.insert_session(&session("h2")).await.unwrap();

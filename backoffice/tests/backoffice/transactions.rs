@@ -15,6 +15,7 @@ paygate_test_support::on_both_engines!(
     staff_of_another_merchant_see_none_of_its_transactions,
     only_roles_allowed_to_export_may_and_a_refusal_is_audited,
     a_bad_filter_value_shows_its_code_on_the_page,
+    the_merchants_time_zone_decides_the_days_and_the_times_shown,
 );
 
 /// One hour in milliseconds.
@@ -205,4 +206,23 @@ async fn a_bad_filter_value_shows_its_code_on_the_page(app: TestApp) {
     }
     let export = browser.get("/dashboard/transactions.csv?type=chargeback").await;
     assert_eq!((export.status, export.error_code().as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("type_invalid")));
+}
+
+async fn the_merchants_time_zone_decides_the_days_and_the_times_shown(app: TestApp) {
+    let office = Office::over(app).await;
+    let (owner, _, sk) = office.signed_up("owner@shop.example", "Shop").await;
+    // 2026-01-01T00:00:00Z: Jan 1, 09:00 in Seoul, but still Dec 31 in New York.
+    office.app.fake_intent(&sk).customer("Kim").paid().await;
+    let jan_1 = "range=custom&from=2026-01-01&to=2026-01-01";
+    assert_eq!(owner.get(&format!("/dashboard/transactions?{jan_1}")).await.total_count(), 1);
+    let bad = owner.submit("/dashboard/settings", "/dashboard/settings/time-zone", &[("time_zone", "Mars/Olympus")]).await;
+    assert_eq!(bad.error_code().as_deref(), Some("time_zone_invalid"));
+    let saved = owner.submit("/dashboard/settings", "/dashboard/settings/time-zone", &[("time_zone", "America/New_York")]).await;
+    assert_eq!(saved.location.as_deref(), Some("/dashboard/settings"));
+    assert_eq!(owner.get(&format!("/dashboard/transactions?{jan_1}")).await.total_count(), 0);
+    let dec_31 = owner.get("/dashboard/transactions?range=custom&from=2025-12-31&to=2025-12-31").await;
+    assert_eq!(dec_31.total_count(), 1);
+    assert!(dec_31.body.contains("2025-12-31 19:00:00 -05:00") && dec_31.body.contains("Time (America/New_York)"));
+    let csv = owner.get("/dashboard/transactions.csv?range=all").await;
+    assert!(csv.body.contains("created_at (America/New_York)") && csv.body.contains("2025-12-31 19:00:00 -05:00,payment"));
 }

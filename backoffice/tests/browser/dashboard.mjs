@@ -2,11 +2,13 @@
 // never a downloaded one) against the real binary (`target/debug/paygate serve`) on a free port
 // over a fresh SQLite file. Signs a merchant up, reads the code from the development mailbox,
 // takes payments through the REST API with the new test key, finds one by customer name and
-// date, refunds part of it (REST), finds the refund with the type filter, and exports the CSV.
+// date, refunds part of it on its detail page, finds the refund with the type filter, exports the
+// CSV, and turns on two-factor sign-in and signs in with a code.
 //
 // Screenshots: target/artifacts/dashboard-*.png. Exits non-zero on any failed step; the server is
 // always stopped.
 
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,19 @@ async function pay(base, sk, customer, amount, order) {
   const approved = await rest(base, 'POST', `/v1/test_helpers/payment_intents/${created.json.id}/approve`, { token: sk, body: {} });
   check(approved.json && approved.json.status === 'succeeded', `approving answered ${approved.text}`);
   return created.json.id;
+}
+
+/** RFC 6238 (HMAC-SHA1, six digits, 30 s) from a base32 key, as an authenticator app computes it. */
+function totp(base32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
@@ -107,9 +122,19 @@ async function flow(base, browser) {
   await shot(page, 'filtered');
   log('found by customer name and date');
 
-  // Refund part of it (the merchant's server, through the REST API), then find the refund by type.
-  const refund = await rest(base, 'POST', '/v1/refunds', { token: sk, body: { payment_intent: minsu, amount: 5000, reason: 'one item returned' } });
-  check(refund.status === 201, `the refund answered ${refund.status}: ${refund.text}`);
+  // Refund part of it on its detail page, then find the refund with the type filter.
+  await page.getByRole('link', { name: minsu }).click();
+  await page.getByRole('heading', { name: /^Payment/ }).waitFor();
+  check(await page.getByText('payment_intent.succeeded', { exact: true }).isVisible(), 'the timeline shows the success');
+  await page.getByLabel(/^Amount/).fill('5,000');
+  await page.getByLabel('Reason', { exact: true }).fill('one item returned');
+  await page.getByRole('button', { name: 'Refund', exact: true }).click();
+  await page.getByText('The refund was made.').waitFor();
+  check((await page.locator('#payment-status').textContent()) === 'partially_refunded', 'the payment is partially refunded');
+  check(await page.locator('#payment-refunds').getByText('one item returned').isVisible(), 'the refund and its reason are listed');
+  await shot(page, 'payment-refunded');
+  const refunded = await rest(base, 'GET', `/v1/payment_intents/${minsu}`, { token: sk });
+  check(refunded.json.amount_refunded === 5000, `the API sees ₩5,000 refunded (${refunded.text})`);
   await page.goto(`${base}/dashboard/transactions?range=today`);
   await page.getByLabel('refund').check();
   await page.getByRole('button', { name: 'Filter' }).click();
@@ -129,6 +154,30 @@ async function flow(base, browser) {
   check(lines[1].includes(',refund,succeeded,5000,KRW,김민수,'), `the newest row is the refund: ${lines[1]}`);
   check(lines.some((l) => l.includes(',payment,succeeded,30000,KRW,이영희,원두 1kg,order-1002,')), 'with 이영희\'s payment');
   log('CSV export ok');
+
+  // Two-factor sign-in: set up with the key the page shows, then sign in with a code.
+  await page.getByRole('link', { name: 'Account' }).click();
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  const key = (await page.locator('#totp-key').textContent()).trim();
+  check(await page.locator('.qr svg').isVisible(), 'the set-up shows a QR code of the key');
+  await shot(page, 'two-factor-setup');
+  await page.getByLabel('Code from the app').fill(totp(key));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await page.locator('#recovery-codes').waitFor();
+  check((await page.locator('#recovery-codes li').count()) === 10, 'ten recovery codes, shown once');
+  await shot(page, 'two-factor-on');
+  const enabledStep = Math.floor(Date.now() / 30_000);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
+  // The code that turned it on cannot sign in again: wait for the app's next code.
+  while (Math.floor(Date.now() / 30_000) <= enabledStep) await page.waitForTimeout(250);
+  await page.getByLabel('Code').fill(totp(key));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Transactions' }).waitFor();
+  log('two-factor sign-in ok');
 
   check(problems.length === 0, problems.join('\n'));
   await context.close();

@@ -136,7 +136,8 @@ pub struct WebhookEndpointUpdate {
     pub status: Option<EndpointStatus>,
 }
 
-/// Seals webhook secrets for storage, bound to their endpoint's id.
+/// Seals secrets for storage (webhook secrets, staff members' TOTP keys), each bound to its
+/// owner's id.
 struct SecretBox(ChaCha20Poly1305);
 
 const SEALED_PREFIX: &str = "v1.";
@@ -147,14 +148,14 @@ impl SecretBox {
         let sealed = self
             .0
             .encrypt(&Nonce::from(nonce), Payload { msg: plain.expose().as_bytes(), aad: endpoint_id.as_bytes() })
-            .map_err(|_| ServiceError::Internal("sealing a webhook secret failed".into()))?;
+            .map_err(|_| ServiceError::Internal("sealing a secret failed".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend(sealed);
         Ok(Secret::new(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes))))
     }
 
     fn open(&self, endpoint_id: &str, sealed: &Secret) -> Result<Secret, ServiceError> {
-        let fail = || ServiceError::Internal(format!("the secret of webhook endpoint {endpoint_id} cannot be opened (was the key-hash secret changed?)"));
+        let fail = || ServiceError::Internal(format!("the secret of {endpoint_id} cannot be opened (was the key-hash secret changed?)"));
         let bytes = sealed.expose().strip_prefix(SEALED_PREFIX).and_then(|b| STANDARD.decode(b).ok()).ok_or_else(fail)?;
         if bytes.len() < 12 {
             return Err(fail());
@@ -168,9 +169,23 @@ impl SecretBox {
 
 impl Services {
     fn secret_box(&self) -> SecretBox {
-        // A key of its own, derived from the key-hash secret every replica already shares.
-        let key = self.hasher.derive("paygate/webhook-secret-sealing/v1");
+        self.secret_box_for("webhook-secret-sealing")
+    }
+
+    /// A key of its own per purpose, derived from the key-hash secret every replica shares.
+    fn secret_box_for(&self, purpose: &str) -> SecretBox {
+        let key = self.hasher.derive(&format!("paygate/{purpose}/v1"));
         SecretBox(ChaCha20Poly1305::new(&Key::from(key)))
+    }
+
+    /// Seals another surface's secret for storage (a staff member's TOTP key), under the key
+    /// of `purpose` and bound to `owner_id`: it opens only for the same purpose and owner.
+    pub fn seal_secret(&self, purpose: &str, owner_id: &str, secret: &Secret) -> Result<Secret, ServiceError> {
+        self.secret_box_for(purpose).seal(owner_id, secret)
+    }
+
+    pub fn open_secret(&self, purpose: &str, owner_id: &str, sealed: &Secret) -> Result<Secret, ServiceError> {
+        self.secret_box_for(purpose).open(owner_id, sealed)
     }
 
     /// Seals a webhook secret for storage (bound to its endpoint's id).
