@@ -41,6 +41,12 @@ pub enum BackofficeError {
     TwoFactorNotStarted,
     #[error("the merchant requires two-factor sign-in")]
     TwoFactorRequired,
+    #[error("the invitation was accepted, revoked or lapsed")]
+    InvitationClosed,
+    #[error("the invitation is for another email")]
+    InvitationForAnother,
+    #[error("the merchant would have no owner")]
+    LastOwner,
     #[error("mail cannot be sent: {0}")]
     MailUnavailable(String),
     #[error(transparent)]
@@ -90,6 +96,9 @@ impl BackofficeError {
             BackofficeError::CrossSite => "csrf_refused",
             BackofficeError::MailUnavailable(_) => "mail_unavailable",
             BackofficeError::TwoFactorOn => "two_factor_on",
+            BackofficeError::InvitationClosed => "invitation_closed",
+            BackofficeError::InvitationForAnother => "invitation_for_another",
+            BackofficeError::LastOwner => "last_owner",
             BackofficeError::TwoFactorNotStarted => "two_factor_not_started",
             BackofficeError::TwoFactorRequired => "two_factor_required",
             BackofficeError::Service(e) => match e {
@@ -121,6 +130,9 @@ impl BackofficeError {
             BackofficeError::CrossSite => "This form was not sent from this site. Reload the page and try again.".into(),
             BackofficeError::MailUnavailable(_) => "We cannot send mail right now, so sign-up cannot finish. Try again later.".into(),
             BackofficeError::TwoFactorOn => "Two-factor sign-in is on already. Turn it off first to use another app.".into(),
+            BackofficeError::InvitationClosed => "This invitation was accepted, revoked or has lapsed. Ask for a new one.".into(),
+            BackofficeError::InvitationForAnother => "This invitation is for another email: sign out and open it again.".into(),
+            BackofficeError::LastOwner => "The merchant must keep at least one owner.".into(),
             BackofficeError::TwoFactorNotStarted => "Start the set-up first: it gives you the key for your app.".into(),
             BackofficeError::TwoFactorRequired => "Your merchant requires two-factor sign-in, so it stays on.".into(),
             BackofficeError::Service(e) => match e {
@@ -138,7 +150,8 @@ impl BackofficeError {
             BackofficeError::InvalidCredentials | BackofficeError::SessionEnded => StatusCode::UNAUTHORIZED,
             BackofficeError::Locked { .. } => StatusCode::LOCKED,
             BackofficeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            BackofficeError::SignupExpired => StatusCode::GONE,
+            BackofficeError::SignupExpired | BackofficeError::InvitationClosed => StatusCode::GONE,
+            BackofficeError::InvitationForAnother | BackofficeError::LastOwner => StatusCode::CONFLICT,
             BackofficeError::SignupCompleted | BackofficeError::EmailTaken | BackofficeError::TwoFactorOn | BackofficeError::TwoFactorNotStarted => {
                 StatusCode::CONFLICT
             }

@@ -11,6 +11,7 @@ pub mod mail;
 mod pages;
 pub mod payments;
 pub mod security;
+pub mod team;
 pub mod store;
 pub mod transactions;
 pub mod two_factor;

@@ -3,9 +3,11 @@
 //! token); pages that need a signed-in staff member take [`Staff`].
 
 mod account;
+mod audit;
 mod auth;
 mod dev;
 mod payments;
+mod team;
 mod transactions;
 
 use crate::accounts::SignedIn;
@@ -38,6 +40,14 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/account/two-factor/setup", post(account::begin_two_factor))
         .route("/account/two-factor/enable", post(account::enable_two_factor))
         .route("/account/two-factor/disable", post(account::disable_two_factor))
+        .route("/team", get(team::page))
+        .route("/team/invite", post(team::invite))
+        .route("/team/invitations/{id}/revoke", post(team::revoke))
+        .route("/team/members/{id}/role", post(team::role))
+        .route("/team/members/{id}/remove", post(team::remove))
+        .route("/invitations/{token}", get(team::invitation))
+        .route("/invitations/{token}/accept", post(team::accept))
+        .route("/audit", get(audit::page))
         .route("/settings", get(account::settings))
         .route("/settings/time-zone", post(account::set_time_zone))
         .route("/settings/two-factor", post(account::set_two_factor_required))
@@ -328,6 +338,8 @@ pub struct Layout {
     /// Which nav entry is current.
     pub current: &'static str,
     pub may_manage_settings: bool,
+    pub may_manage_team: bool,
+    pub may_read_audit: bool,
     /// The merchant requires two-factor sign-in and this member has not set it up.
     pub must_set_up_two_factor: bool,
 }
@@ -344,6 +356,8 @@ impl Layout {
             test_mode,
             current,
             may_manage_settings: who.role.may(Action::ManageSettings),
+            may_manage_team: who.role.may(Action::ManageTeam),
+            may_read_audit: who.role.may(Action::ReadAudit),
             must_set_up_two_factor: who.must_set_up_two_factor,
         }
     }

@@ -1,7 +1,8 @@
 //! The back office's own storage, beside the payment store and not in it: staff and their
 //! memberships ([`StaffStore`]), sessions ([`SessionStore`]), the audit log ([`AuditLog`]),
 //! merchant settings ([`SettingsStore`]), the transaction search ([`TransactionSearch`]) and the
-//! webhook deliveries of a payment's events ([`DeliveryLog`]).
+//! webhook deliveries of a payment's events ([`DeliveryLog`]) and the team with its invitations
+//! ([`TeamStore`]).
 //! Each is a narrow trait implemented on the core's [`SqlStore`] through its SQL layer, the same
 //! SQL text on both engines; the conformance suite in `tests/backoffice` runs each on both.
 
@@ -11,12 +12,14 @@ mod search;
 mod sessions;
 mod settings;
 mod staff;
+mod team;
 
 pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
 pub use deliveries::{DeliveryLog, DeliveryRow};
 pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, TransactionSearch};
 pub use sessions::{SessionRecord, SessionStore};
 pub use settings::SettingsStore;
+pub use team::{Invitation, Member, TeamChange, TeamStore};
 pub use staff::{Membership, SignupRecord, Staff, StaffCreated, StaffCredentials, StaffStore, TotpState};
 
 use gateway::store::SqlStore;
@@ -31,10 +34,11 @@ pub struct Stores {
     pub settings: Arc<dyn SettingsStore>,
     pub search: Arc<dyn TransactionSearch>,
     pub deliveries: Arc<dyn DeliveryLog>,
+    pub team: Arc<dyn TeamStore>,
 }
 
 impl Stores {
     pub fn new(store: Arc<SqlStore>) -> Self {
-        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store }
+        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store.clone(), team: store }
     }
 }

@@ -1,10 +1,14 @@
 //! The audit entries each action writes: who, what, from where, and the outcome.
 
 use crate::helpers::*;
+use axum::http::StatusCode;
 use backoffice::store::{AuditEntry, Outcome};
 use gateway::domain::query::Page;
 
-paygate_test_support::on_both_engines!(sign_up_sign_in_export_switch_and_sign_out_each_leave_an_entry,);
+paygate_test_support::on_both_engines!(
+    sign_up_sign_in_export_switch_and_sign_out_each_leave_an_entry,
+    owners_read_the_log_filtered_by_action_and_actor_and_others_are_refused,
+);
 
 async fn entries(office: &Office, merchant_id: &str) -> Vec<AuditEntry> {
     office.office.stores.audit.list_audit(merchant_id, &Default::default(), &Page::first(100)).await.unwrap()
@@ -51,4 +55,23 @@ async fn sign_up_sign_in_export_switch_and_sign_out_each_leave_an_entry(app: Tes
     let failures = office.office.stores.audit.list_audit_of_staff(&staff_id, 10).await.unwrap();
     assert_eq!(failures.len(), 1);
     assert_eq!((failures[0].action.as_str(), failures[0].outcome, failures[0].client_ip.as_str()), ("signin", Outcome::Failure, stranger.client.as_str()));
+}
+
+async fn owners_read_the_log_filtered_by_action_and_actor_and_others_are_refused(app: TestApp) {
+    let office = Office::over(app).await;
+    let (owner, merchant_id, _) = office.signed_up("owner@shop.example", "Shop").await;
+    let analyst = office.member(&merchant_id, "analyst@shop.example", backoffice::domain::Role::Analyst).await;
+    analyst.get("/dashboard/transactions.csv?range=all").await;
+    let all = owner.get("/dashboard/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    for text in ["signup", "signin", "transactions.export", "analyst@shop.example", "owner@shop.example", analyst.client.as_str()] {
+        assert!(all.body.contains(text), "the log shows {text}");
+    }
+    let exports = owner.get("/dashboard/audit?action=transactions.export").await;
+    assert!(exports.body.contains("analyst@shop.example") && !exports.body.contains(">signup<"));
+    let by_owner = owner.get("/dashboard/audit?actor=OWNER@shop.example&range=today").await;
+    assert!(!by_owner.body.contains("analyst@shop.example") && by_owner.body.contains(">signup<"));
+    assert_eq!(analyst.get("/dashboard/audit").await.status, StatusCode::FORBIDDEN);
+    let log = entries(&office, &merchant_id).await;
+    assert!(log.iter().any(|e| e.action == "audit.read" && e.outcome == Outcome::Refused && e.actor == "analyst@shop.example"));
 }

@@ -19,6 +19,11 @@ const POST_ROUTES: &[&str] = &[
     "/dashboard/signout",
     "/dashboard/signout/everywhere",
     "/dashboard/switch",
+    "/dashboard/team/invite",
+    "/dashboard/team/invitations/inv_x/revoke",
+    "/dashboard/team/members/staff_x/role",
+    "/dashboard/team/members/staff_x/remove",
+    "/dashboard/invitations/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/accept",
     "/dashboard/payments/{id}/refund",
     "/dashboard/payments/{id}/cancel",
 ];

@@ -10,5 +10,6 @@ mod payments;
 mod secrets;
 mod signup;
 mod store_conformance;
+mod team;
 mod transactions;
 mod two_factor;
