@@ -112,6 +112,56 @@ impl BackofficeError {
         }
     }
 
+    /// What the page says, in `lang`.
+    pub fn message_in(&self, lang: crate::i18n::Lang) -> String {
+        match lang {
+            crate::i18n::Lang::En => self.message(),
+            crate::i18n::Lang::Ko => self.message_ko(),
+        }
+    }
+
+    fn message_ko(&self) -> String {
+        match self {
+            BackofficeError::Invalid(v) => match v.code {
+                "password_too_short" => "비밀번호가 너무 짧습니다.".into(),
+                "password_too_long" => "비밀번호가 너무 깁니다 (128자 이하).".into(),
+                "email_invalid" => "올바른 이메일 주소가 아닙니다.".into(),
+                "code_invalid" => "보내 드린 6자리 코드를 입력하세요.".into(),
+                "date_invalid" => "날짜는 YYYY-MM-DD 형식으로 입력하세요.".into(),
+                "amount_invalid" => "금액은 12000 또는 12.50처럼 숫자로 입력하세요.".into(),
+                "currency_required" => "금액 범위의 통화를 선택하세요.".into(),
+                "range_invalid" => "날짜 범위가 올바르지 않습니다.".into(),
+                "time_zone_invalid" => "IANA 시간대 이름을 입력하세요 (예: Asia/Seoul).".into(),
+                "role_invalid" => "역할을 선택하세요.".into(),
+                _ => v.message.clone(),
+            },
+            BackofficeError::InvalidCredentials => "이메일 또는 비밀번호가 올바르지 않습니다.".into(),
+            BackofficeError::Locked { .. } => "로그인에 여러 번 실패하여 계정이 30분 동안 잠겼습니다.".into(),
+            BackofficeError::RateLimited(secs) => format!("시도가 너무 많습니다. {secs}초 후에 다시 시도하세요."),
+            BackofficeError::SignupExpired => "가입 요청이 만료되었거나 없습니다. 다시 가입하여 새 코드를 받으세요.".into(),
+            BackofficeError::CodeWrong => "코드가 올바르지 않습니다.".into(),
+            BackofficeError::SignupCompleted => "이미 가입이 완료되었습니다. 로그인하세요.".into(),
+            BackofficeError::EmailTaken => "이미 계정이 있는 이메일입니다. 로그인하세요.".into(),
+            BackofficeError::NoMembership => "이 계정은 더 이상 어떤 가맹점에도 속해 있지 않습니다.".into(),
+            BackofficeError::Forbidden => "현재 역할로는 할 수 없는 작업입니다.".into(),
+            BackofficeError::NotFound => "찾을 수 없습니다.".into(),
+            BackofficeError::SessionEnded => "세션이 만료되었습니다. 다시 로그인하세요.".into(),
+            BackofficeError::CrossSite => "이 사이트에서 보낸 요청이 아닙니다. 페이지를 새로 고친 뒤 다시 시도하세요.".into(),
+            BackofficeError::TwoFactorOn => "2단계 인증이 이미 켜져 있습니다.".into(),
+            BackofficeError::TwoFactorNotStarted => "먼저 설정을 시작하세요.".into(),
+            BackofficeError::TwoFactorRequired => "가맹점에서 2단계 인증을 요구하므로 끌 수 없습니다.".into(),
+            BackofficeError::InvitationClosed => "이미 수락되었거나 취소 또는 만료된 초대입니다. 새 초대를 요청하세요.".into(),
+            BackofficeError::InvitationForAnother => "다른 이메일로 보낸 초대입니다. 로그아웃한 뒤 다시 여세요.".into(),
+            BackofficeError::LastOwner => "가맹점에는 소유자가 한 명 이상 있어야 합니다.".into(),
+            BackofficeError::MailUnavailable(_) => "지금은 메일을 보낼 수 없어 가입을 마칠 수 없습니다. 나중에 다시 시도하세요.".into(),
+            BackofficeError::Service(ServiceError::RefundExceedsCaptured { available, .. }) => format!("환불 가능한 금액({available})보다 많습니다."),
+            BackofficeError::Service(ServiceError::InvalidState { .. }) => "현재 상태에서는 할 수 없는 작업입니다.".into(),
+            BackofficeError::Service(ServiceError::IntentExpired) => "결제가 만료되었습니다.".into(),
+            BackofficeError::Service(ServiceError::IdempotencyKeyReused) => "이 양식은 다른 값으로 이미 제출되었습니다. 새로 고친 뒤 다시 시도하세요.".into(),
+            BackofficeError::Service(_) | BackofficeError::Store(_) | BackofficeError::Internal(_) => "일시적인 오류가 발생했습니다. 다시 시도하세요.".into(),
+        }
+    }
+
     /// What the page says.
     pub fn message(&self) -> String {
         match self {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod domain;
 pub mod error;
+pub mod i18n;
 pub mod mail;
 mod pages;
 pub mod payments;
@@ -81,5 +82,6 @@ fn origin_of(url: &str) -> String {
 
 /// The back office's pages, to be nested under `/dashboard`.
 pub fn router(office: Arc<Backoffice>) -> axum::Router {
-    axum::Router::new().nest("/dashboard", pages::router(office.clone())).with_state(office)
+    let pages = axum::Router::new().nest("/dashboard", pages::router(office.clone()));
+    gateway::api::hardening::hardened(pages).with_state(office)
 }

@@ -4,6 +4,7 @@ pub mod clock;
 pub mod domain;
 pub mod faults;
 pub mod ids;
+pub mod lang;
 pub mod limits;
 pub mod passwords;
 pub mod secret;

@@ -2,6 +2,7 @@
 //! sources, and what a customer may see: their funding sources and their own payments.
 //! No HTTP here; the handlers in `api::wallet` are thin.
 
+use crate::i18n::Localized as _;
 use gateway::clock::to_rfc3339;
 use gateway::connector::test_card;
 use gateway::connector::PaymentMethod;

@@ -4,21 +4,7 @@
 use axum::http::{header, HeaderMap};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Ko,
-    En,
-}
-
-impl Lang {
-    /// How amounts are written in this language.
-    pub fn locale(self) -> paygate_wire::money::Locale {
-        match self {
-            Lang::Ko => paygate_wire::money::Locale::Ko,
-            Lang::En => paygate_wire::money::Locale::En,
-        }
-    }
-}
+pub use gateway::lang::{from_accept_language, Lang};
 
 /// The language of one request, and whether `?lang=` chose it (then it is remembered in a cookie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,55 +13,28 @@ pub struct LangChoice {
     pub from_query: bool,
 }
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ko => "ko",
-            Lang::En => "en",
-        }
-    }
+/// The customer pages' strings of a language.
+pub trait Localized {
+    fn texts(self) -> &'static Texts;
+}
 
-    pub fn parse(code: &str) -> Option<Self> {
-        match code {
-            "ko" => Some(Lang::Ko),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn other(self) -> Self {
-        match self {
-            Lang::Ko => Lang::En,
-            Lang::En => Lang::Ko,
-        }
-    }
-
-    /// The language's name in itself, for the switch.
-    pub fn own_name(self) -> &'static str {
-        match self {
-            Lang::Ko => "한국어",
-            Lang::En => "English",
-        }
-    }
-
-    pub fn texts(self) -> &'static Texts {
+impl Localized for Lang {
+    fn texts(self) -> &'static Texts {
         match self {
             Lang::Ko => &KO,
             Lang::En => &EN,
         }
     }
+}
 
-    /// `?lang=`, else the `lang` cookie, else Accept-Language.
-    pub fn choose(query: Option<&str>, headers: &HeaderMap) -> LangChoice {
-        if let Some(lang) = query.and_then(query_lang) {
-            return LangChoice { lang, from_query: true };
-        }
-        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_lang);
-        let lang = cookie.unwrap_or_else(|| {
-            from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or(""))
-        });
-        LangChoice { lang, from_query: false }
+/// The language of a request: `?lang=`, else the `lang` cookie, else Accept-Language.
+pub fn choose(query: Option<&str>, headers: &HeaderMap) -> LangChoice {
+    if let Some(lang) = query.and_then(query_lang) {
+        return LangChoice { lang, from_query: true };
     }
+    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_lang);
+    let lang = cookie.unwrap_or_else(|| from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("")));
+    LangChoice { lang, from_query: false }
 }
 
 fn query_lang(query: &str) -> Option<Lang> {
@@ -84,39 +43,6 @@ fn query_lang(query: &str) -> Option<Lang> {
 
 fn cookie_lang(cookies: &str) -> Option<Lang> {
     cookies.split(';').find_map(|c| c.trim().strip_prefix("lang=")).and_then(Lang::parse)
-}
-
-/// Korean when `ko` ranks above `en` (by q-value, then by position); English otherwise.
-pub fn from_accept_language(header: &str) -> Lang {
-    // (q in thousandths, position) of the best-ranked range of each language.
-    let mut best: [Option<(u16, usize)>; 2] = [None, None];
-    for (position, item) in header.split(',').enumerate() {
-        let mut parts = item.split(';');
-        let tag = parts.next().unwrap_or("").trim();
-        let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-        let slot = match primary.as_str() {
-            "ko" => 0,
-            "en" => 1,
-            _ => continue,
-        };
-        let q = parts.find_map(|p| p.trim().strip_prefix("q=").map(parse_q)).unwrap_or(Some(1000));
-        let Some(q) = q.filter(|q| *q > 0) else { continue };
-        let ranks_higher = |(bq, bp): (u16, usize)| q > bq || (q == bq && position < bp);
-        if best[slot].is_none_or(ranks_higher) {
-            best[slot] = Some((q, position));
-        }
-    }
-    match (best[0], best[1]) {
-        (Some(_), None) => Lang::Ko,
-        (Some((kq, kp)), Some((eq, ep))) if kq > eq || (kq == eq && kp < ep) => Lang::Ko,
-        _ => Lang::En,
-    }
-}
-
-/// A q-value (`0`, `0.8`, `1.000`) in thousandths; `None` when malformed.
-fn parse_q(text: &str) -> Option<u16> {
-    let value: f32 = text.trim().parse().ok()?;
-    (0.0..=1.0).contains(&value).then(|| (value * 1000.0).round() as u16)
 }
 
 /// Every string of the customer pages.
@@ -310,27 +236,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn korean_wins_only_when_it_ranks_above_english() {
-        assert_eq!(from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"), Lang::Ko);
-        assert_eq!(from_accept_language("en-US,en;q=0.9,ko;q=0.8"), Lang::En);
-        assert_eq!(from_accept_language("en;q=0.5, ko;q=0.7"), Lang::Ko);
-        assert_eq!(from_accept_language("ko, en"), Lang::Ko);
-        assert_eq!(from_accept_language("en, ko"), Lang::En);
-        assert_eq!(from_accept_language("ko;q=0, en;q=0.1"), Lang::En);
-        assert_eq!(from_accept_language("fr-FR, ko;q=0.2"), Lang::Ko);
-        assert_eq!(from_accept_language("fr-FR"), Lang::En);
-        assert_eq!(from_accept_language(""), Lang::En);
-        assert_eq!(from_accept_language("ko;q=banana, en;q=0.1"), Lang::En);
-    }
-
-    #[test]
     fn the_query_beats_the_cookie_which_beats_the_header() {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT_LANGUAGE, "ko-KR".parse().unwrap());
-        assert_eq!(Lang::choose(None, &headers), LangChoice { lang: Lang::Ko, from_query: false });
+        assert_eq!(crate::i18n::choose(None, &headers), LangChoice { lang: Lang::Ko, from_query: false });
         headers.insert(header::COOKIE, "theme=dark; lang=en".parse().unwrap());
-        assert_eq!(Lang::choose(None, &headers), LangChoice { lang: Lang::En, from_query: false });
-        assert_eq!(Lang::choose(Some("x=1&lang=ko"), &headers), LangChoice { lang: Lang::Ko, from_query: true });
-        assert_eq!(Lang::choose(Some("lang=fr"), &headers).lang, Lang::En);
+        assert_eq!(crate::i18n::choose(None, &headers), LangChoice { lang: Lang::En, from_query: false });
+        assert_eq!(crate::i18n::choose(Some("x=1&lang=ko"), &headers), LangChoice { lang: Lang::Ko, from_query: true });
+        assert_eq!(crate::i18n::choose(Some("lang=fr"), &headers).lang, Lang::En);
     }
 }

@@ -74,7 +74,7 @@ pub async fn enable_two_factor(State(office): State<Arc<Backoffice>>, staff: Sta
     match enabled {
         Ok(codes) => {
             page.recovery_codes = codes.iter().map(|c| c.expose().to_owned()).collect();
-            page.notice = Some("Two-factor sign-in is on.");
+            page.notice = Some(page.layout.t.two_factor_now_on);
             page.layout.must_set_up_two_factor = false;
             Ok(render(&page, StatusCode::OK))
         }
@@ -87,7 +87,7 @@ pub async fn disable_two_factor(State(office): State<Arc<Backoffice>>, staff: St
     let mut page = account_page(&office, &staff.0).await?;
     match disabled {
         Ok(()) => {
-            page.notice = Some("Two-factor sign-in is off.");
+            page.notice = Some(page.layout.t.two_factor_now_off);
             Ok(render(&page, StatusCode::OK))
         }
         Err(e) => shown_on(page, e),

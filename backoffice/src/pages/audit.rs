@@ -22,6 +22,7 @@ struct AuditPage {
     action: String,
     actor: String,
     range: &'static str,
+    ranges: Vec<(&'static str, &'static str)>,
     time_zone: &'static str,
     /// time, actor, action, target, client, outcome
     entries: Vec<[String; 6]>,
@@ -61,6 +62,7 @@ pub async fn page(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
         action: filter.action.clone().unwrap_or_default(),
         actor: filter.actor.clone().unwrap_or_default(),
         range: if matches!(dates.range, DateRange::Last30Days) && get("range").is_none() { "30d" } else { dates.range.code() },
+        ranges: super::transactions::date_ranges(false),
         time_zone: tz.name(),
         entries: entries
             .into_iter()

@@ -16,6 +16,7 @@ use std::sync::Arc;
 #[derive(Template)]
 #[template(path = "signup.html")]
 struct SignupPage {
+    shell: crate::i18n::Shell,
     csrf: String,
     email: String,
     merchant_name: String,
@@ -25,6 +26,7 @@ struct SignupPage {
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage {
+    shell: crate::i18n::Shell,
     csrf: String,
     signup: String,
     dev_mailbox: bool,
@@ -34,6 +36,7 @@ struct ConfirmPage {
 #[derive(Template)]
 #[template(path = "welcome.html")]
 struct WelcomePage {
+    shell: crate::i18n::Shell,
     merchant_name: String,
     merchant_id: String,
     /// (label, value) of each new key.
@@ -43,6 +46,7 @@ struct WelcomePage {
 #[derive(Template)]
 #[template(path = "signin.html")]
 struct SigninPage {
+    shell: crate::i18n::Shell,
     csrf: String,
     email: String,
     error: Option<(&'static str, String)>,
@@ -58,11 +62,11 @@ fn with_token(mut response: Response, token: &AnonymousToken) -> Response {
 }
 
 fn refused(e: &BackofficeError) -> Option<(&'static str, String)> {
-    Some((e.code(), e.message()))
+    Some((e.code(), e.message_in(crate::i18n::Shell::current().lang())))
 }
 
 pub async fn signup_page(token: AnonymousToken) -> Response {
-    let page = SignupPage { csrf: token.token.clone(), email: String::new(), merchant_name: String::new(), error: None };
+    let page = SignupPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), email: String::new(), merchant_name: String::new(), error: None };
     with_token(render(&page, StatusCode::OK), &token)
 }
 
@@ -81,7 +85,7 @@ pub async fn signup(State(office): State<Arc<Backoffice>>, Client(client): Clien
         Ok(signup) => Redirect::to(&format!("/dashboard/signup/confirm?signup={signup}")).into_response(),
         Err(e) if e.is_internal() => error_page(&e),
         Err(e) => {
-            let page = SignupPage { csrf: token.token.clone(), email: form.email, merchant_name: form.merchant_name, error: refused(&e) };
+            let page = SignupPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), email: form.email, merchant_name: form.merchant_name, error: refused(&e) };
             with_token(render(&page, e.status()), &token)
         }
     }
@@ -94,7 +98,7 @@ pub struct ConfirmQuery {
 }
 
 pub async fn confirm_page(State(office): State<Arc<Backoffice>>, token: AnonymousToken, Query(q): Query<ConfirmQuery>) -> Response {
-    let page = ConfirmPage { csrf: token.token.clone(), signup: q.signup, dev_mailbox: office.mailbox.is_some(), error: None };
+    let page = ConfirmPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), signup: q.signup, dev_mailbox: office.mailbox.is_some(), error: None };
     with_token(render(&page, StatusCode::OK), &token)
 }
 
@@ -114,21 +118,21 @@ pub async fn confirm(State(office): State<Arc<Backoffice>>, Client(client): Clie
                 .iter()
                 .map(|k| (format!("{} key ({})", k.record.kind.as_str(), if k.record.livemode { "live" } else { "test" }), k.plain.value.expose().to_owned()))
                 .collect();
-            let page = WelcomePage { merchant_name: welcome.merchant_name, merchant_id: welcome.merchant_id, keys };
+            let page = WelcomePage { shell: crate::i18n::Shell::current(), merchant_name: welcome.merchant_name, merchant_id: welcome.merchant_id, keys };
             let mut response = render(&page, StatusCode::OK);
             response.headers_mut().append(header::SET_COOKIE, office.cookie(office.cookie_names().session, Some(welcome.session.expose())));
             response
         }
         Err(e) if e.is_internal() => error_page(&e),
         Err(e) => {
-            let page = ConfirmPage { csrf: token.token.clone(), signup: form.signup, dev_mailbox: office.mailbox.is_some(), error: refused(&e) };
+            let page = ConfirmPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), signup: form.signup, dev_mailbox: office.mailbox.is_some(), error: refused(&e) };
             with_token(render(&page, e.status()), &token)
         }
     }
 }
 
 pub async fn signin_page(State(office): State<Arc<Backoffice>>, token: AnonymousToken) -> Response {
-    let page = SigninPage { csrf: token.token.clone(), email: String::new(), error: None, dev_mailbox: office.mailbox.is_some() };
+    let page = SigninPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), email: String::new(), error: None, dev_mailbox: office.mailbox.is_some() };
     with_token(render(&page, StatusCode::OK), &token)
 }
 
@@ -153,7 +157,7 @@ pub async fn signin(State(office): State<Arc<Backoffice>>, Client(client): Clien
         }
         Err(e) if e.is_internal() => error_page(&e),
         Err(e) => {
-            let page = SigninPage { csrf: token.token.clone(), email: form.email, error: refused(&e), dev_mailbox: office.mailbox.is_some() };
+            let page = SigninPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), email: form.email, error: refused(&e), dev_mailbox: office.mailbox.is_some() };
             with_token(render(&page, e.status()), &token)
         }
     }
@@ -195,6 +199,7 @@ pub async fn switch(State(office): State<Arc<Backoffice>>, staff: Staff, PageFor
 #[derive(Template)]
 #[template(path = "second_factor.html")]
 struct SecondFactorPage {
+    shell: crate::i18n::Shell,
     csrf: String,
     error: Option<(&'static str, String)>,
 }
@@ -205,7 +210,7 @@ pub async fn second_factor_page(State(office): State<Arc<Backoffice>>, token: An
         None => Ok(None),
     };
     match waiting {
-        Ok(Some(_)) => with_token(render(&SecondFactorPage { csrf: token.token.clone(), error: None }, StatusCode::OK), &token),
+        Ok(Some(_)) => with_token(render(&SecondFactorPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), error: None }, StatusCode::OK), &token),
         Ok(None) => Redirect::to("/dashboard/signin").into_response(),
         Err(e) => error_page(&e),
     }
@@ -233,6 +238,6 @@ pub async fn second_factor(
         }
         Err(BackofficeError::SessionEnded) => Redirect::to("/dashboard/signin").into_response(),
         Err(e) if e.is_internal() => error_page(&e),
-        Err(e) => with_token(render(&SecondFactorPage { csrf: token.token.clone(), error: refused(&e) }, e.status()), &token),
+        Err(e) => with_token(render(&SecondFactorPage { shell: crate::i18n::Shell::current(), csrf: token.token.clone(), error: refused(&e) }, e.status()), &token),
     }
 }

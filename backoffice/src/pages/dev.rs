@@ -18,6 +18,7 @@ pub struct MailView {
 #[derive(Template)]
 #[template(path = "mailbox.html")]
 struct MailboxPage {
+    shell: crate::i18n::Shell,
     mails: Vec<MailView>,
 }
 
@@ -25,5 +26,5 @@ pub async fn mailbox(State(office): State<Arc<Backoffice>>) -> Response {
     let mails = office.mailbox.as_ref().map(|m| m.mails()).unwrap_or_default();
     let tz = crate::domain::TimeZone::default_zone();
     let mails = mails.into_iter().map(|(at, m)| MailView { sent: tz.format(at), to: m.to, subject: m.subject, body: m.body }).collect();
-    render(&MailboxPage { mails }, StatusCode::OK)
+    render(&MailboxPage { shell: crate::i18n::Shell::current(), mails }, StatusCode::OK)
 }

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod dev;
 mod payments;
+mod prefs;
 mod team;
 mod transactions;
 
@@ -59,11 +60,13 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/payments/{id}", get(payments::detail))
         .route("/payments/{id}/refund", post(payments::refund))
         .route("/payments/{id}/cancel", post(payments::cancel))
+        .route("/prefs", get(prefs::set))
         .route("/assets/dashboard.css", get(stylesheet));
     if office.mailbox.is_some() {
         routes = routes.route("/dev/mail", get(dev::mailbox));
     }
-    routes.layer(axum::middleware::from_fn_with_state(office, guard_state_changes))
+    // The shell is outermost: the guard's refusals are pages in the person's language too.
+    routes.layer(axum::middleware::from_fn_with_state(office, guard_state_changes)).layer(axum::middleware::from_fn(crate::i18n::scope))
 }
 
 async fn home(_staff: Staff) -> Redirect {
@@ -300,13 +303,14 @@ pub fn shown_on<P: ShowsError>(mut page: P, e: BackofficeError) -> Result<Respon
         return Err(e);
     }
     let status = e.status();
-    *page.error_slot() = Some((e.code(), e.message()));
+    *page.error_slot() = Some((e.code(), e.message_in(crate::i18n::Shell::current().lang())));
     Ok(render(&page, status))
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    shell: crate::i18n::Shell,
     code: &'static str,
     message: String,
 }
@@ -316,7 +320,9 @@ pub fn error_page(e: &BackofficeError) -> Response {
     if e.is_internal() {
         tracing::error!(error = %e, "back-office request failed");
     }
-    render(&ErrorPage { code: e.code(), message: e.message() }, e.status())
+    let shell = crate::i18n::Shell::current();
+    let message = e.message_in(shell.lang());
+    render(&ErrorPage { shell, code: e.code(), message }, e.status())
 }
 
 impl IntoResponse for BackofficeError {
@@ -327,6 +333,8 @@ impl IntoResponse for BackofficeError {
 
 /// What the signed-in layout shows: the staff member, the merchant and the others to switch to.
 pub struct Layout {
+    pub shell: crate::i18n::Shell,
+    pub t: &'static crate::i18n::Texts,
     pub email: String,
     pub merchant_name: String,
     pub merchant_id: String,
@@ -346,7 +354,10 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(who: &SignedIn, current: &'static str, test_mode: bool) -> Self {
+        let shell = crate::i18n::Shell::current();
         Self {
+            t: shell.t,
+            shell,
             email: who.staff.email.clone(),
             merchant_name: who.merchant_name.clone(),
             merchant_id: who.merchant_id.clone(),

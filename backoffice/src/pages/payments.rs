@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gateway::domain::intent::IntentStatus;
-use gateway::domain::money::Locale;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -48,28 +47,30 @@ impl super::ShowsError for PaymentPage {
 fn page(who: &crate::accounts::SignedIn, d: PaymentDetail) -> PaymentPage {
     let tz = who.time_zone;
     let i = &d.intent;
-    let money = |minor: i64| i.currency.format(minor, Locale::En);
+    let shell = crate::i18n::Shell::current();
+    let t = shell.t;
+    let money = |minor: i64| i.currency.format(minor, shell.locale);
     let left = i.amount_captured - i.amount_refunded;
     let mut summary = vec![
-        ("Amount", money(i.amount.minor_units())),
-        ("Captured", money(i.amount_captured)),
-        ("Refunded", money(i.amount_refunded)),
-        ("Customer", i.customer_name.clone()),
-        ("Order", format!("{} ({})", i.order_name, i.merchant_order_id)),
-        ("Created", tz.format(i.created_at)),
-        ("Mode", if i.livemode { "live".into() } else { "test".into() }),
+        (t.amount, money(i.amount.minor_units())),
+        (t.captured, money(i.amount_captured)),
+        (t.refunded, money(i.amount_refunded)),
+        (t.customer, i.customer_name.clone()),
+        (t.order, format!("{} ({})", i.order_name, i.merchant_order_id)),
+        (t.created, tz.format(i.created_at)),
+        (t.mode, if i.livemode { "live".into() } else { "test".into() }),
     ];
     if let Some(email) = &i.customer_email {
-        summary.push(("Customer email", email.clone()));
+        summary.push((t.customer_email, email.clone()));
     }
     if let Some(connector) = &i.connector {
-        summary.push(("Paid through", connector.clone()));
+        summary.push((t.paid_through, connector.clone()));
     }
     if let Some(failure) = i.failure_code {
-        summary.push(("Failure", format!("{} ({})", i.failure_message.clone().unwrap_or_default(), failure.code())));
+        summary.push((t.failure, format!("{} ({})", i.failure_message.clone().unwrap_or_default(), failure.code())));
     }
     if let Some(reason) = &i.cancellation_reason {
-        summary.push(("Cancellation reason", reason.clone()));
+        summary.push((t.cancellation_reason, reason.clone()));
     }
     let transactions = d
         .transactions
@@ -95,7 +96,7 @@ fn page(who: &crate::accounts::SignedIn, d: PaymentDetail) -> PaymentPage {
             let last = match (x.last_response_status, &x.last_error) {
                 (Some(status), _) => format!("HTTP {status}"),
                 (None, Some(error)) => error.clone(),
-                (None, None) => "not tried yet".into(),
+                (None, None) => t.not_tried_yet.into(),
             };
             let latency = x.last_latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_default();
             Line { cells: vec![x.event_id.clone(), x.url.clone(), x.status.clone(), x.attempts.to_string(), last, latency] }
@@ -131,8 +132,8 @@ pub async fn detail(State(office): State<Arc<Backoffice>>, staff: Staff, Path(id
     let detail = office.payment_detail(&staff.0, &id).await?;
     let mut page = page(&staff.0, detail);
     page.notice = match q.done.as_str() {
-        "refund" => Some("The refund was made."),
-        "cancel" => Some("The payment was canceled."),
+        "refund" => Some(page.layout.t.refund_done),
+        "cancel" => Some(page.layout.t.cancel_done),
         _ => None,
     };
     Ok(render(&page, StatusCode::OK))

@@ -103,6 +103,7 @@ pub async fn remove(State(office): State<Arc<Backoffice>>, staff: Staff, Path(id
 #[derive(Template)]
 #[template(path = "invitation.html")]
 struct InvitationPage {
+    shell: crate::i18n::Shell,
     csrf: String,
     token: String,
     merchant_name: String,
@@ -128,6 +129,7 @@ async fn invitation_page(office: &Backoffice, token: &str, anonymous: &Anonymous
     };
     let signed_in_as_invited = signed_in.as_ref().is_some_and(|s| s.staff.email == open.invitation.email);
     Ok(InvitationPage {
+        shell: crate::i18n::Shell::current(),
         csrf: signed_in.map_or_else(|| anonymous.token.clone(), |s| s.csrf_token),
         token: token.to_owned(),
         merchant_name: open.merchant_name,

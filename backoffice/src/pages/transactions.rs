@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gateway::domain::money::{Currency, Locale};
+use gateway::domain::money::Currency;
 use gateway::domain::transaction::{TransactionStatus, TransactionType};
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ pub struct RowView {
     pub id: String,
     pub created: String,
     pub kind: &'static str,
+    pub kind_label: &'static str,
     pub status: &'static str,
     pub amount: String,
     pub customer_name: String,
@@ -34,7 +35,7 @@ pub struct FilterView {
     pub range: &'static str,
     pub from: String,
     pub to: String,
-    pub types: Vec<(&'static str, bool)>,
+    pub types: Vec<(&'static str, &'static str, bool)>,
     pub status: &'static str,
     pub statuses: Vec<&'static str>,
     pub live: bool,
@@ -52,6 +53,8 @@ struct ListPage {
     layout: Layout,
     filter: FilterView,
     time_zone: &'static str,
+    /// (code, label) of each date range.
+    ranges: Vec<(&'static str, &'static str)>,
     rows: Vec<RowView>,
     count: i64,
     totals: Vec<String>,
@@ -66,6 +69,26 @@ impl super::ShowsError for ListPage {
     }
 }
 
+/// (code, label) of the date ranges a filter offers, `custom` among them or not.
+pub fn date_ranges(with_custom: bool) -> Vec<(&'static str, &'static str)> {
+    let t = crate::i18n::Shell::current().t;
+    let mut ranges = vec![("today", t.today), ("7d", t.last_7_days), ("30d", t.last_30_days), ("custom", t.custom), ("all", t.all_time)];
+    if !with_custom {
+        ranges.retain(|(code, _)| *code != "custom");
+    }
+    ranges
+}
+
+/// A transaction type in the page's language.
+fn kind_label(kind: TransactionType) -> &'static str {
+    let t = crate::i18n::Shell::current().t;
+    match kind {
+        TransactionType::Payment => t.kind_payment,
+        TransactionType::Cancel => t.kind_cancel,
+        TransactionType::Refund => t.kind_refund,
+    }
+}
+
 fn filter_view(q: &TransactionQuery) -> FilterView {
     let (from, to) = match q.range {
         DateRange::Custom { from, to } => (from.map(|d| d.to_string()).unwrap_or_default(), to.map(|d| d.to_string()).unwrap_or_default()),
@@ -76,7 +99,7 @@ fn filter_view(q: &TransactionQuery) -> FilterView {
         range: q.range.code(),
         from,
         to,
-        types: [TransactionType::Payment, TransactionType::Cancel, TransactionType::Refund].into_iter().map(|t| (t.as_str(), q.types.contains(&t))).collect(),
+        types: [TransactionType::Payment, TransactionType::Cancel, TransactionType::Refund].into_iter().map(|t| (t.as_str(), kind_label(t), q.types.contains(&t))).collect(),
         status: q.status.map_or("", |s| s.as_str()),
         statuses: [TransactionStatus::Pending, TransactionStatus::Succeeded, TransactionStatus::Failed].into_iter().map(|s| s.as_str()).collect(),
         live: q.livemode,
@@ -98,6 +121,7 @@ pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
         layout: Layout::new(who, "transactions", !query.livemode),
         filter: filter_view(&query),
         time_zone: who.time_zone.name(),
+        ranges: date_ranges(true),
         rows: Vec::new(),
         count: 0,
         totals: Vec::new(),
@@ -109,21 +133,23 @@ pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
         Ok(query) => office.list_transactions(&who.merchant_id, &query, who.time_zone).await,
         Err(e) => Err(e.into()),
     };
+    let locale = page.layout.shell.locale;
     match listed {
         Ok(list) => {
             let base = query.to_query_string();
             page.next = list.next.as_ref().map(|c| format!("?{base}&after={}", cursor_param(c)));
             page.export = who.role.may(Action::ExportTransactions).then(|| format!("/dashboard/transactions.csv?{base}"));
             page.count = list.totals.count;
-            page.totals = list.totals.per_currency.iter().map(|t| format!("{} {}", t.count, t.currency.format(t.net, Locale::En))).collect();
+            page.totals = list.totals.per_currency.iter().map(|t| format!("{} {}", t.count, t.currency.format(t.net, locale))).collect();
             page.rows = list
                 .rows
                 .into_iter()
                 .map(|r| RowView {
                     created: who.time_zone.format(r.transaction.created_at),
                     kind: r.transaction.kind.as_str(),
+                    kind_label: kind_label(r.transaction.kind),
                     status: r.transaction.status.as_str(),
-                    amount: r.transaction.currency.format(r.transaction.amount.minor_units(), Locale::En),
+                    amount: r.transaction.currency.format(r.transaction.amount.minor_units(), locale),
                     customer_name: r.transaction.customer_name,
                     order_name: r.order_name,
                     order_id: r.order_id,

@@ -7,6 +7,7 @@ mod audit;
 mod csrf;
 mod signin;
 mod payments;
+mod prefs;
 mod secrets;
 mod signup;
 mod store_conformance;

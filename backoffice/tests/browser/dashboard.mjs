@@ -3,7 +3,7 @@
 // over a fresh SQLite file. Signs a merchant up, reads the code from the development mailbox,
 // takes payments through the REST API with the new test key, finds one by customer name and
 // date, refunds part of it on its detail page, finds the refund with the type filter, exports the
-// CSV, and turns on two-factor sign-in and signs in with a code.
+// CSV, turns on two-factor sign-in and signs in with a code, and switches to Korean and dark.
 //
 // Screenshots: target/artifacts/dashboard-*.png. Exits non-zero on any failed step; the server is
 // always stopped.
@@ -178,6 +178,22 @@ async function flow(base, browser) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Transactions' }).waitFor();
   log('two-factor sign-in ok');
+
+  // Korean, then dark mode: each switch comes back to the same filtered page.
+  await page.goto(`${base}/dashboard/transactions?range=all&type=payment`);
+  await page.locator('#lang-switch').click();
+  await page.waitForURL(/type=payment/);
+  check((await page.locator('html').getAttribute('lang')) === 'ko', 'the switch turns the page Korean');
+  await page.getByRole('heading', { name: '거래 내역' }).waitFor();
+  check((await page.locator('#total-count').textContent()) === '3', 'with the same filter');
+  await shot(page, 'korean');
+  await page.locator('#theme-toggle').click();
+  await page.waitForURL(/type=payment/);
+  check((await page.locator('html').getAttribute('data-theme')) === 'dark', 'the toggle turns the page dark');
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  check(background === 'rgb(17, 20, 24)', `the dark background is drawn (${background})`);
+  await shot(page, 'korean-dark');
+  log('Korean and dark mode ok');
 
   check(problems.length === 0, problems.join('\n'));
   await context.close();

@@ -6,7 +6,6 @@ pub mod wallet;
 
 use crate::approvals::{ApprovalView, FundingSource};
 use crate::auth::SignedIn;
-use crate::i18n::Lang;
 use crate::Bridge;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -72,7 +71,7 @@ fn render_wallet_answer(_: &Services, answer: &SavedAnswer, headers: &HeaderMap)
         (Saved::PaymentIntent { intent }, View::Approval { code, merchant_name }) => {
             (status, Json(ApprovalView::new(code, merchant_name, intent))).into_response()
         }
-        (Saved::Wallet { wallet }, _) => (status, Json(FundingSource::wallet(wallet, Lang::choose(None, headers).lang))).into_response(),
+        (Saved::Wallet { wallet }, _) => (status, Json(FundingSource::wallet(wallet, crate::i18n::choose(None, headers).lang))).into_response(),
         (Saved::Error { code, message, param }, _) => render_error(answer.status, code, message, param),
         (other, view) => {
             tracing::error!(?view, object = ?std::mem::discriminant(other), "a merchant API answer under a wallet API key");

@@ -2,7 +2,6 @@
 
 use crate::approvals::{self, ApprovalError, ApprovalView, FundingSource, OwnPayment};
 use crate::auth::SignedIn;
-use crate::i18n::Lang;
 use crate::limits::Bucket;
 use crate::Bridge;
 use axum::extract::{Path, State};
@@ -140,7 +139,7 @@ declined, `card_test_timeout` approves but its answer is lost (the status check 
     security(("access_token" = []))
 )]
 pub async fn funding_sources(State(bridge): State<Arc<Bridge>>, who: SignedIn, headers: HeaderMap) -> Result<Json<FundingSourceList>, ApiError> {
-    let lang = Lang::choose(None, &headers).lang;
+    let lang = crate::i18n::choose(None, &headers).lang;
     let data = approvals::funding_sources(&bridge.services, &who.customer_id, lang).await?;
     Ok(Json(List { data, next: None }.into()))
 }
@@ -183,7 +182,7 @@ pub async fn top_up(
     // The key is also the top-up's reference in the wallet's book: applied once, even after
     // the key itself was purged.
     let reference = key.header().unwrap_or_else(|| gateway::ids::random_base62(24));
-    let lang = Lang::choose(None, &headers).lang;
+    let lang = crate::i18n::choose(None, &headers).lang;
     Ok(Json(approvals::top_up(&bridge.services, &who.customer_id, &wallet_id, req.amount, &reference, lang, &key).await?))
 }
 

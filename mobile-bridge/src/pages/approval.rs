@@ -2,6 +2,7 @@
 //! the approval page (and the merchant's checkout learns it was scanned); afterwards it is the
 //! final page of the payment, never an error.
 
+use crate::i18n::Localized as _;
 use super::{render, Shell};
 use crate::approvals::{self, ApprovalError};
 use crate::i18n::{Lang, ScriptTexts};
@@ -92,7 +93,7 @@ fn view_of(intent: &PaymentIntent, now: Millis) -> View {
 }
 
 pub async fn page(State(bridge): State<Arc<Bridge>>, Path(code): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let choice = Lang::choose(query.as_deref(), &headers);
+    let choice = crate::i18n::choose(query.as_deref(), &headers);
     let secure = bridge.services.public_url.starts_with("https://");
     let CodedIntent { intent, merchant_name, .. } = match approvals::open_coded(&bridge.services, &code).await {
         Ok(coded) => coded,

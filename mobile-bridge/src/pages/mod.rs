@@ -6,6 +6,7 @@ mod pwa;
 mod qr;
 mod well_known;
 
+use crate::i18n::Localized as _;
 use crate::i18n::{Lang, LangChoice, Texts};
 use crate::Bridge;
 use askama::Template;

@@ -43,7 +43,7 @@ struct OfflinePage {
 }
 
 pub async fn wallet_home(State(bridge): State<Arc<Bridge>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let choice = Lang::choose(query.as_deref(), &headers);
+    let choice = crate::i18n::choose(query.as_deref(), &headers);
     let page = WalletHome { shell: Shell::new(choice.lang), config: wallet_config(choice.lang) };
     render(&page, StatusCode::OK, choice, bridge.services.public_url.starts_with("https://"))
 }
