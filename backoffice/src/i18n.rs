@@ -94,6 +94,7 @@ macro_rules! texts {
 texts! {
     brand: "Paygate", "Paygate";
     nav_sections: "Sections", "메뉴";
+    nav_home: "Home", "홈";
     nav_transactions: "Transactions", "거래 내역";
     nav_account: "Account", "계정";
     nav_team: "Team", "팀";
@@ -258,6 +259,15 @@ texts! {
     has_account_hint: "This email has an account: sign in with it, then open this link again to accept.", "이 이메일로 된 계정이 있습니다. 로그인한 뒤 이 링크를 다시 열어 수락하세요.";
     choose_password: "Choose a password", "비밀번호 정하기";
     create_and_accept: "Create my account and accept", "계정을 만들고 수락";
+    // Home
+    home_title: "Last 30 days", "최근 30일";
+    volume_chart: "Succeeded volume per day (payments less refunds)", "일별 성공 금액 (결제에서 환불을 뺀 금액)";
+    counts_chart: "Transactions per day by type", "유형별 일일 거래 건수";
+    success_rate: "Approval success rate", "승인 성공률";
+    success_detail: "succeeded / failed; expired or canceled:", "성공 / 실패, 만료 또는 취소:";
+    no_outcomes: "No payment has reached an outcome yet.", "아직 결과가 나온 결제가 없습니다.";
+    view_live: "Live data", "라이브 데이터";
+    view_test: "Test data", "테스트 데이터";
     // Audit
     audit_log: "Audit log", "감사 로그";
     audit_help: "Append-only; entries are kept 12 months.", "추가만 가능하며 12개월 동안 보관됩니다.";

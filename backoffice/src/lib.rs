@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod domain;
 pub mod error;
+pub mod home;
 pub mod i18n;
 pub mod mail;
 mod pages;

@@ -69,8 +69,43 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
     routes.layer(axum::middleware::from_fn_with_state(office, guard_state_changes)).layer(axum::middleware::from_fn(crate::i18n::scope))
 }
 
-async fn home(_staff: Staff) -> Redirect {
-    Redirect::to("/dashboard/transactions")
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    live: bool,
+    volume_svg: String,
+    counts_svg: String,
+    currency: &'static str,
+    rate: Option<String>,
+    succeeded: i64,
+    failed: i64,
+    abandoned: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct HomeQuery {
+    #[serde(default)]
+    mode: String,
+}
+
+async fn home(State(office): State<Arc<Backoffice>>, staff: Staff, axum::extract::Query(q): axum::extract::Query<HomeQuery>) -> Result<Response, BackofficeError> {
+    staff.may(Action::ReadTransactions)?;
+    let live = q.mode == "live";
+    let home = office.home(&staff.0, live).await?;
+    let layout = Layout::new(&staff.0, "home", !live);
+    let page = HomePage {
+        volume_svg: crate::home::volume_svg(&home, layout.shell.locale, layout.t.volume_chart),
+        counts_svg: crate::home::counts_svg(&home, layout.t.counts_chart),
+        currency: home.currency.map_or("", |c| c.code()),
+        rate: home.success_rate().map(|r| format!("{r:.1}%")),
+        succeeded: home.succeeded,
+        failed: home.failed,
+        abandoned: home.abandoned,
+        live,
+        layout,
+    };
+    Ok(render(&page, StatusCode::OK))
 }
 
 async fn stylesheet() -> Response {

@@ -2,10 +2,11 @@
 //! memberships ([`StaffStore`]), sessions ([`SessionStore`]), the audit log ([`AuditLog`]),
 //! merchant settings ([`SettingsStore`]), the transaction search ([`TransactionSearch`]) and the
 //! webhook deliveries of a payment's events ([`DeliveryLog`]) and the team with its invitations
-//! ([`TeamStore`]).
+//! ([`TeamStore`]), and the home page's figures ([`ActivityStore`]).
 //! Each is a narrow trait implemented on the core's [`SqlStore`] through its SQL layer, the same
 //! SQL text on both engines; the conformance suite in `tests/backoffice` runs each on both.
 
+mod activity;
 mod audit;
 mod deliveries;
 mod search;
@@ -14,6 +15,7 @@ mod settings;
 mod staff;
 mod team;
 
+pub use activity::{ActivityBucket, ActivityStore, BUCKET_MS};
 pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
 pub use deliveries::{DeliveryLog, DeliveryRow};
 pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, TransactionSearch};
@@ -35,10 +37,11 @@ pub struct Stores {
     pub search: Arc<dyn TransactionSearch>,
     pub deliveries: Arc<dyn DeliveryLog>,
     pub team: Arc<dyn TeamStore>,
+    pub activity: Arc<dyn ActivityStore>,
 }
 
 impl Stores {
     pub fn new(store: Arc<SqlStore>) -> Self {
-        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store.clone(), team: store }
+        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store.clone(), team: store.clone(), activity: store }
     }
 }

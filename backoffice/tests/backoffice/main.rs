@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod csrf;
 mod signin;
+mod home;
 mod payments;
 mod prefs;
 mod secrets;

@@ -111,6 +111,14 @@ async function flow(base, browser) {
   check((await page.locator('#total-count').textContent()) === '3', 'three payments listed');
   await shot(page, 'transactions');
 
+  // Home: today's payments in the chart, and the success rate.
+  await page.getByRole('link', { name: 'Home', exact: true }).click();
+  await page.locator('#volume-chart svg').waitFor();
+  check(await page.locator('#volume-chart rect title', { hasText: '₩50,000' }).count() === 1, 'today\'s bar holds the three payments');
+  check((await page.locator('#success-rate').textContent()) === '100.0%', 'every payment succeeded');
+  await shot(page, 'home');
+  await page.getByRole('link', { name: 'Transactions', exact: true }).click();
+
   // Find one by customer name (two Korean characters) and today's date.
   await page.getByLabel('Customer name').fill('민수');
   await page.getByLabel(/^Date/).selectOption('today');
