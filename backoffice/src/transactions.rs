@@ -220,7 +220,7 @@ impl TransactionQuery {
 
     /// The query string of this filter (without the page position), for links and the export.
     pub fn to_query_string(&self) -> String {
-        let mut out = form_urlencoded_serializer();
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
         if let Some(name) = &self.customer_name {
             out.append_pair("q", name);
         }
@@ -250,10 +250,6 @@ impl TransactionQuery {
         }
         out.finish()
     }
-}
-
-fn form_urlencoded_serializer() -> url::form_urlencoded::Serializer<'static, String> {
-    url::form_urlencoded::Serializer::new(String::new())
 }
 
 fn form_pairs(query: &str) -> Vec<(String, String)> {

@@ -87,10 +87,6 @@ impl TotpKey {
         let issuer = url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect::<String>().replace('+', "%20");
         Secret::new(format!("otpauth://totp/{label}?secret={}&issuer={issuer}&algorithm=SHA1&digits=6&period=30", self.base32().expose()))
     }
-
-    pub fn to_secret(&self) -> Secret {
-        self.base32()
-    }
 }
 
 /// The TOTP step of instant `now`.
