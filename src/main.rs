@@ -316,7 +316,8 @@ fn print_record(k: &ApiKeyRecord) {
         (None, None) => "active".into(),
     };
     let mode = if k.livemode { "live" } else { "test" };
-    println!("{}\t{}\t{}\t{}\t{}", k.id, k.kind.as_str(), mode, k.display_prefix, state);
+    let used = k.last_used_at.map_or_else(|| "never used".to_owned(), |at| format!("last used {}", to_rfc3339(at)));
+    println!("{}\t{}\t{}\t{}\t{}\t{}", k.id, k.kind.as_str(), mode, k.display_prefix, state, used);
 }
 
 async fn open(config: &Config) -> anyhow::Result<Arc<Services>> {

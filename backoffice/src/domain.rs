@@ -170,6 +170,23 @@ impl TimeZone {
         chrono::DateTime::from_timestamp_millis(at).map(|utc| utc.with_timezone(&self.0).date_naive()).unwrap_or_default()
     }
 
+    /// A local time as a `datetime-local` field sends it (`2026-12-01T14:03`, seconds optional)
+    /// read in this zone; a time a DST change skips is refused, a repeated one is its earliest.
+    pub fn parse_local(self, text: &str, field: &'static str) -> Result<Millis, ValidationError> {
+        use chrono::TimeZone as _;
+        let invalid = || ValidationError::new("time_invalid", field, "Give a date and time such as 2026-12-01T14:00.");
+        let text = text.trim();
+        let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| invalid())?;
+        self.0.from_local_datetime(&local).earliest().map(|t| t.timestamp_millis()).ok_or_else(invalid)
+    }
+
+    /// `at` as a `datetime-local` field shows it in this zone.
+    pub fn format_local_input(self, at: Millis) -> String {
+        chrono::DateTime::from_timestamp_millis(at).map(|utc| utc.with_timezone(&self.0).format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+    }
+
     /// The instant the local day `date` starts (the earliest, if a DST change repeats it).
     pub fn start_of(self, date: chrono::NaiveDate) -> Millis {
         use chrono::TimeZone as _;
@@ -187,6 +204,25 @@ impl TimeZone {
 }
 
 #[cfg(test)]
+mod local_time_tests {
+    use super::TimeZone;
+
+    #[test]
+    fn a_local_time_is_read_in_the_merchants_zone_and_nonsense_is_refused() {
+        let seoul = TimeZone::default_zone();
+        let at = seoul.parse_local("2026-12-01T09:00", "since").unwrap();
+        assert_eq!(at, chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").unwrap().timestamp_millis());
+        assert_eq!(seoul.format_local_input(at), "2026-12-01T09:00");
+        assert_eq!(seoul.parse_local("2026-12-01T09:00:30", "since").unwrap(), at + 30_000);
+        for bad in ["", "yesterday", "2026-13-01T00:00", "2026-12-01"] {
+            assert_eq!(seoul.parse_local(bad, "since").unwrap_err().code, "time_invalid", "{bad}");
+        }
+        let new_york = TimeZone::parse("America/New_York").unwrap();
+        assert!(new_york.parse_local("2026-03-08T02:30", "since").is_err(), "skipped by the DST change");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -200,6 +236,8 @@ mod tests {
         assert!(!Role::Analyst.may(Action::Refund));
         assert!(Role::Analyst.may(Action::ExportTransactions));
         assert!(Role::Support.may(Action::Refund) && Role::Support.may(Action::Cancel));
+        assert!(Role::Developer.may(Action::ManageWebhooks) && Role::Developer.may(Action::ReadEvents));
+        assert!(!Role::Analyst.may(Action::ManageKeys) && !Role::Support.may(Action::ReadEvents));
         assert!(!Role::Support.may(Action::ExportTransactions));
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));

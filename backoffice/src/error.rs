@@ -47,6 +47,8 @@ pub enum BackofficeError {
     InvitationForAnother,
     #[error("the merchant would have no owner")]
     LastOwner,
+    #[error("the API key was revoked or has expired")]
+    KeyNotUsable,
     #[error("mail cannot be sent: {0}")]
     MailUnavailable(String),
     #[error(transparent)]
@@ -101,11 +103,14 @@ impl BackofficeError {
             BackofficeError::LastOwner => "last_owner",
             BackofficeError::TwoFactorNotStarted => "two_factor_not_started",
             BackofficeError::TwoFactorRequired => "two_factor_required",
+            BackofficeError::KeyNotUsable => "key_not_usable",
             BackofficeError::Service(e) => match e {
                 ServiceError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
                 ServiceError::InvalidState { .. } => "invalid_state",
                 ServiceError::IntentExpired => "intent_expired",
                 ServiceError::IdempotencyKeyReused => "form_reused",
+                ServiceError::WebhookEndpointDisabled => "webhook_endpoint_disabled",
+                ServiceError::TooManyWebhookEndpoints(_) => "too_many_webhook_endpoints",
                 _ => "internal_error",
             },
             BackofficeError::Store(_) | BackofficeError::Internal(_) => "internal_error",
@@ -152,12 +157,15 @@ impl BackofficeError {
             BackofficeError::TwoFactorRequired => "가맹점에서 2단계 인증을 요구하므로 끌 수 없습니다.".into(),
             BackofficeError::InvitationClosed => "이미 수락되었거나 취소 또는 만료된 초대입니다. 새 초대를 요청하세요.".into(),
             BackofficeError::InvitationForAnother => "다른 이메일로 보낸 초대입니다. 로그아웃한 뒤 다시 여세요.".into(),
+            BackofficeError::KeyNotUsable => "폐기되었거나 만료된 키는 교체할 수 없습니다. 새 키를 만드세요.".into(),
             BackofficeError::LastOwner => "가맹점에는 소유자가 한 명 이상 있어야 합니다.".into(),
             BackofficeError::MailUnavailable(_) => "지금은 메일을 보낼 수 없어 가입을 마칠 수 없습니다. 나중에 다시 시도하세요.".into(),
             BackofficeError::Service(ServiceError::RefundExceedsCaptured { available, .. }) => format!("환불 가능한 금액({available})보다 많습니다."),
             BackofficeError::Service(ServiceError::InvalidState { .. }) => "현재 상태에서는 할 수 없는 작업입니다.".into(),
             BackofficeError::Service(ServiceError::IntentExpired) => "결제가 만료되었습니다.".into(),
             BackofficeError::Service(ServiceError::IdempotencyKeyReused) => "이 양식은 다른 값으로 이미 제출되었습니다. 새로 고친 뒤 다시 시도하세요.".into(),
+            BackofficeError::Service(ServiceError::WebhookEndpointDisabled) => "꺼져 있는 엔드포인트입니다. 먼저 켜세요.".into(),
+            BackofficeError::Service(ServiceError::TooManyWebhookEndpoints(max)) => format!("모드마다 엔드포인트는 {max}개까지 등록할 수 있습니다."),
             BackofficeError::Service(_) | BackofficeError::Store(_) | BackofficeError::Internal(_) => "일시적인 오류가 발생했습니다. 다시 시도하세요.".into(),
         }
     }
@@ -182,12 +190,15 @@ impl BackofficeError {
             BackofficeError::TwoFactorOn => "Two-factor sign-in is on already. Turn it off first to use another app.".into(),
             BackofficeError::InvitationClosed => "This invitation was accepted, revoked or has lapsed. Ask for a new one.".into(),
             BackofficeError::InvitationForAnother => "This invitation is for another email: sign out and open it again.".into(),
+            BackofficeError::KeyNotUsable => "This key was revoked or has expired, so it cannot be rolled: create a new one.".into(),
             BackofficeError::LastOwner => "The merchant must keep at least one owner.".into(),
             BackofficeError::TwoFactorNotStarted => "Start the set-up first: it gives you the key for your app.".into(),
             BackofficeError::TwoFactorRequired => "Your merchant requires two-factor sign-in, so it stays on.".into(),
             BackofficeError::Service(e) => match e {
                 ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired => e.to_string(),
                 ServiceError::IdempotencyKeyReused => "This form was already sent with other values. Reload the page and try again.".into(),
+                ServiceError::WebhookEndpointDisabled => "This endpoint is disabled: enable it first.".into(),
+                ServiceError::TooManyWebhookEndpoints(max) => format!("A mode may have at most {max} endpoints."),
                 _ => "Something went wrong on our side. Try again.".into(),
             },
             BackofficeError::Store(_) | BackofficeError::Internal(_) => "Something went wrong on our side. Try again.".into(),
@@ -201,7 +212,7 @@ impl BackofficeError {
             BackofficeError::Locked { .. } => StatusCode::LOCKED,
             BackofficeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             BackofficeError::SignupExpired | BackofficeError::InvitationClosed => StatusCode::GONE,
-            BackofficeError::InvitationForAnother | BackofficeError::LastOwner => StatusCode::CONFLICT,
+            BackofficeError::InvitationForAnother | BackofficeError::LastOwner | BackofficeError::KeyNotUsable => StatusCode::CONFLICT,
             BackofficeError::SignupCompleted | BackofficeError::EmailTaken | BackofficeError::TwoFactorOn | BackofficeError::TwoFactorNotStarted => {
                 StatusCode::CONFLICT
             }
@@ -210,7 +221,8 @@ impl BackofficeError {
             BackofficeError::NotFound => StatusCode::NOT_FOUND,
             BackofficeError::MailUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             BackofficeError::Service(
-                ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired | ServiceError::IdempotencyKeyReused,
+                ServiceError::RefundExceedsCaptured { .. } | ServiceError::InvalidState { .. } | ServiceError::IntentExpired | ServiceError::IdempotencyKeyReused | ServiceError::WebhookEndpointDisabled
+                | ServiceError::TooManyWebhookEndpoints(_),
             ) => {
                 StatusCode::CONFLICT
             }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod developers;
 pub mod domain;
 pub mod error;
 pub mod home;

@@ -6,6 +6,7 @@ mod account;
 mod audit;
 mod auth;
 mod dev;
+mod developers;
 mod payments;
 mod prefs;
 mod team;
@@ -60,6 +61,19 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/payments/{id}", get(payments::detail))
         .route("/payments/{id}/refund", post(payments::refund))
         .route("/payments/{id}/cancel", post(payments::cancel))
+        .route("/developers", get(developers::start))
+        .route("/developers/keys", get(developers::keys).post(developers::create_key))
+        .route("/developers/keys/{id}/roll", post(developers::roll_key))
+        .route("/developers/keys/{id}/revoke", post(developers::revoke_key))
+        .route("/developers/webhooks", get(developers::webhooks).post(developers::create_endpoint))
+        .route("/developers/webhooks/{id}", get(developers::endpoint).post(developers::change_endpoint))
+        .route("/developers/webhooks/{id}/rotate", post(developers::rotate_secret))
+        .route("/developers/webhooks/{id}/enable", post(developers::enable_endpoint))
+        .route("/developers/webhooks/{id}/disable", post(developers::disable_endpoint))
+        .route("/developers/webhooks/{id}/resend", post(developers::resend_event))
+        .route("/developers/webhooks/{id}/resend-failed", post(developers::resend_failed))
+        .route("/developers/events", get(developers::events))
+        .route("/developers/events/{id}", get(developers::event))
         .route("/prefs", get(prefs::set))
         .route("/assets/dashboard.css", get(stylesheet));
     if office.mailbox.is_some() {
@@ -383,6 +397,9 @@ pub struct Layout {
     pub may_manage_settings: bool,
     pub may_manage_team: bool,
     pub may_read_audit: bool,
+    pub may_manage_keys: bool,
+    pub may_manage_webhooks: bool,
+    pub may_read_events: bool,
     /// The merchant requires two-factor sign-in and this member has not set it up.
     pub must_set_up_two_factor: bool,
 }
@@ -404,6 +421,9 @@ impl Layout {
             may_manage_settings: who.role.may(Action::ManageSettings),
             may_manage_team: who.role.may(Action::ManageTeam),
             may_read_audit: who.role.may(Action::ReadAudit),
+            may_manage_keys: who.role.may(Action::ManageKeys),
+            may_manage_webhooks: who.role.may(Action::ManageWebhooks),
+            may_read_events: who.role.may(Action::ReadEvents),
             must_set_up_two_factor: who.must_set_up_two_factor,
         }
     }

@@ -26,6 +26,16 @@ const POST_ROUTES: &[&str] = &[
     "/dashboard/invitations/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/accept",
     "/dashboard/payments/{id}/refund",
     "/dashboard/payments/{id}/cancel",
+    "/dashboard/developers/keys",
+    "/dashboard/developers/keys/key_x/roll",
+    "/dashboard/developers/keys/key_x/revoke",
+    "/dashboard/developers/webhooks",
+    "/dashboard/developers/webhooks/we_x",
+    "/dashboard/developers/webhooks/we_x/rotate",
+    "/dashboard/developers/webhooks/we_x/enable",
+    "/dashboard/developers/webhooks/we_x/disable",
+    "/dashboard/developers/webhooks/we_x/resend",
+    "/dashboard/developers/webhooks/we_x/resend-failed",
 ];
 
 async fn every_post_route_refuses_a_form_without_its_token(app: TestApp) {

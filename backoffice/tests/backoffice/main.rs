@@ -5,8 +5,10 @@ mod helpers;
 
 mod audit;
 mod csrf;
+mod developers;
 mod signin;
 mod home;
+mod isolation;
 mod payments;
 mod prefs;
 mod secrets;

@@ -3,12 +3,16 @@
 // over a fresh SQLite file. Signs a merchant up, reads the code from the development mailbox,
 // takes payments through the REST API with the new test key, finds one by customer name and
 // date, refunds part of it on its detail page, finds the refund with the type filter, exports the
-// CSV, turns on two-factor sign-in and signs in with a code, and switches to Korean and dark.
+// CSV, makes an API key and a webhook endpoint on the developers' pages (the endpoint's
+// deliveries reach a receiver here that checks their signatures with the secret the page
+// showed once; a failed attempt is in the log and a resend succeeds), browses the events, turns
+// on two-factor sign-in and signs in with a code, and switches to Korean and dark.
 //
 // Screenshots: target/artifacts/dashboard-*.png. Exits non-zero on any failed step; the server is
 // always stopped.
 
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +33,38 @@ async function pay(base, sk, customer, amount, order) {
   const approved = await rest(base, 'POST', `/v1/test_helpers/payment_intents/${created.json.id}/approve`, { token: sk, body: {} });
   check(approved.json && approved.json.status === 'succeeded', `approving answered ${approved.text}`);
   return created.json.id;
+}
+
+/** A webhook receiver on a free port: answers `status`, keeps each request. */
+function startReceiver() {
+  const receiver = { status: 500, got: [] };
+  receiver.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      receiver.got.push({ headers: req.headers, body });
+      res.writeHead(receiver.status).end();
+    });
+  });
+  receiver.ready = new Promise((resolve) => receiver.server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${receiver.server.address().port}/hooks`)));
+  return receiver;
+}
+
+/** Standard Webhooks: base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the secret's key. */
+function signatureVerifies(secret, { headers, body }) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
+  return headers['webhook-signature'].split(' ').some((s) => s === `v1,${expected}`);
+}
+
+/** Reloads `page` until `locator` (a function of the page) finds something, for up to 20 s. */
+async function reloadUntil(page, locator, what) {
+  for (let i = 0; i < 40; i++) {
+    if ((await locator(page).count()) > 0) return;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  throw new StepFailed(`${what} did not appear within 20 s`);
 }
 
 /** RFC 6238 (HMAC-SHA1, six digits, 30 s) from a base32 key, as an authenticator app computes it. */
@@ -163,6 +199,66 @@ async function flow(base, browser) {
   check(lines.some((l) => l.includes(',payment,succeeded,30000,KRW,이영희,원두 1kg,order-1002,')), 'with 이영희\'s payment');
   log('CSV export ok');
 
+  // The developers' pages: a key shown once, that works at once and shows its last use.
+  await page.getByRole('link', { name: 'Developers', exact: true }).click();
+  await page.getByRole('heading', { name: 'API keys' }).waitFor();
+  await page.locator('#key-kind').selectOption('secret');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const newKey = (await page.locator('#new-key').textContent()).trim();
+  check(/^sk_test_[0-9a-f]{64}$/.test(newKey), `the new key is shown once (${newKey.slice(0, 12)}…)`);
+  await shot(page, 'key-created');
+  check((await rest(base, 'GET', '/v1/payment_intents', { token: newKey })).status === 200, 'the new key works at once');
+  await page.goto(`${base}/dashboard/developers/keys`);
+  check((await page.locator('#new-key').count()) === 0 && !(await page.content()).includes(newKey.slice(12)), 'and is never shown again');
+  const keyRow = page.locator('#keys tr', { hasText: `${newKey.slice(0, 12)}…` });
+  check(!/Never/.test(await keyRow.locator('td.last-used').textContent()), 'its last use is shown');
+  await shot(page, 'keys');
+  log('API key made, shown once, used');
+
+  // A webhook endpoint whose deliveries reach the receiver here, signed with the secret shown.
+  const receiver = startReceiver();
+  const hookUrl = await receiver.ready;
+  await page.locator('nav.subnav').getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByLabel('URL').fill(hookUrl);
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const secret = (await page.locator('#new-secret').textContent()).trim();
+  check(secret.startsWith('whsec_'), 'the endpoint\'s secret is shown once');
+  await shot(page, 'webhook-created');
+  const endpointUrl = page.url();
+  const paidLater = await pay(base, sk, '박지훈', 4000, 'order-1004');
+  await page.goto(`${base}/dashboard/developers/webhooks`);
+  await page.getByRole('link', { name: hookUrl }).click();
+  check(!(await page.content()).includes(secret.slice(6)), 'the secret is not shown again');
+  await reloadUntil(page, (p) => p.locator('#attempts tr.failed'), 'a failed attempt in the delivery log');
+  const failedRow = page.locator('#attempts tr.failed').last();
+  check((await failedRow.locator('td.answer').textContent()) === '500', 'the log shows the receiver\'s 500');
+  check((await failedRow.locator('td.error-code').textContent()) === 'unexpected_status', 'and the error');
+  const failedEvent = await failedRow.getAttribute('data-event');
+  receiver.status = 204;
+  await page.getByLabel('Event id').fill(failedEvent);
+  await page.locator('#resend-submit').click();
+  await page.locator('#notice').waitFor();
+  await reloadUntil(page, (p) => p.locator(`#attempts tr.ok[data-event="${failedEvent}"]`), 'a successful attempt of the resent event');
+  check(receiver.got.length >= 2 && receiver.got.every((r) => signatureVerifies(secret, r)), 'every delivery verifies with the secret the page showed');
+  check(receiver.got.some((r) => JSON.parse(r.body).data.id === paidLater), 'the new payment\'s events arrived');
+  await shot(page, 'webhook-log');
+  check(page.url().startsWith(endpointUrl.split('?')[0]), 'still on the endpoint');
+  log('webhook endpoint: secret once, failure logged, resend delivered and verified');
+
+  // The events browser, by type, and one event's payload.
+  await page.locator('nav.subnav').getByRole('link', { name: 'Events' }).click();
+  await page.getByLabel('Type').selectOption('payment_intent.succeeded');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/type=payment_intent.succeeded/);
+  check((await page.locator('#events tr[data-event]').count()) === 4, 'four payments succeeded');
+  await shot(page, 'events');
+  await page.locator('#events tr[data-event] a').first().click();
+  check((await page.locator('#event-kind').textContent()) === 'payment_intent.succeeded', 'the event page');
+  check((await page.locator('#payload').textContent()).includes(paidLater), 'its payload is the newest payment');
+  await shot(page, 'event');
+  receiver.server.close();
+  log('events browser ok');
+
   // Two-factor sign-in: set up with the key the page shows, then sign in with a code.
   await page.getByRole('link', { name: 'Account' }).click();
   await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
@@ -193,7 +289,7 @@ async function flow(base, browser) {
   await page.waitForURL(/type=payment/);
   check((await page.locator('html').getAttribute('lang')) === 'ko', 'the switch turns the page Korean');
   await page.getByRole('heading', { name: '거래 내역' }).waitFor();
-  check((await page.locator('#total-count').textContent()) === '3', 'with the same filter');
+  check((await page.locator('#total-count').textContent()) === '4', 'with the same filter');
   await shot(page, 'korean');
   await page.locator('#theme-toggle').click();
   await page.waitForURL(/type=payment/);
@@ -215,7 +311,7 @@ async function main() {
     server = startServer(dir, (output) => {
       const base = output.match(/API base URL\s+(\S+)\/v1/);
       return base && /Dashboard sign-in/.test(output) ? { base: base[1] } : null;
-    });
+    }, { PAYGATE_WEBHOOK_ALLOW_PRIVATE: 'true' });
     const { base } = await server.ready;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     await run(base, browser);

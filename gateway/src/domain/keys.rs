@@ -144,11 +144,21 @@ pub struct ApiKeyRecord {
     /// Set when the key was rolled: it keeps working until then.
     pub expires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// When the key last authenticated a request, to [`LAST_USED_RESOLUTION_MS`].
+    pub last_used_at: Option<Millis>,
 }
+
+/// How fresh a key's `last_used_at` is kept: the auth path writes it at most this often.
+pub const LAST_USED_RESOLUTION_MS: Millis = 60_000;
 
 impl ApiKeyRecord {
     pub fn is_usable_at(&self, now: Millis) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// Whether a use at `now` should be written down: never yet, or not for a resolution.
+    pub fn use_is_news_at(&self, now: Millis) -> bool {
+        self.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS)
     }
 }
 

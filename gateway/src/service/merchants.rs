@@ -2,7 +2,7 @@
 
 use super::{missing, ServiceError, Services};
 use crate::clock::Millis;
-use crate::domain::keys::{classify_presented, ApiKeyRecord, KeyKind, PlainApiKey};
+use crate::domain::keys::{classify_presented, ApiKeyRecord, KeyKind, PlainApiKey, LAST_USED_RESOLUTION_MS};
 use crate::domain::merchant::Merchant;
 use crate::domain::{text_field, Scope};
 use crate::ids::IdKind;
@@ -68,6 +68,7 @@ impl Services {
             created_at: self.clock.now(),
             expires_at: None,
             revoked_at: None,
+            last_used_at: None,
         };
         self.store.keys.insert_api_key(&record).await?;
         Ok(IssuedKey { record, plain })
@@ -105,8 +106,15 @@ impl Services {
         if record.kind != kind || record.livemode != livemode {
             return Ok(Err(AuthError::Invalid));
         }
-        if !record.is_usable_at(self.clock.now()) {
+        let now = self.clock.now();
+        if !record.is_usable_at(now) {
             return Ok(Err(AuthError::NoLongerValid));
+        }
+        if record.use_is_news_at(now) {
+            // At most once a minute per key; a failure to note it never refuses the request.
+            if let Err(e) = self.store.keys.touch_api_key(&record.id, now, now - LAST_USED_RESOLUTION_MS + 1).await {
+                tracing::warn!(error = %e, key = %record.id, "the key's last use could not be recorded");
+            }
         }
         Ok(Ok(AuthenticatedKey {
             key_id: record.id,

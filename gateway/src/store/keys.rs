@@ -16,9 +16,12 @@ pub trait KeyStore: Send + Sync {
     /// Sets an expiry on a key only if it has none yet or the new one is earlier.
     async fn expire_api_key(&self, id: &str, at: Millis) -> Result<ApiKeyRecord, StoreError>;
     async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<ApiKeyRecord, StoreError>;
+    /// Records that the key was used at `now`, unless it was recorded at or after `not_before`
+    /// already (a conditional write: at most one per key per interval, whatever the replicas).
+    async fn touch_api_key(&self, id: &str, now: Millis, not_before: Millis) -> Result<(), StoreError>;
 }
 
-const KEY_COLUMNS: &str = "id, merchant_id, kind, livemode, key_hash, display_prefix, created_at, expires_at, revoked_at";
+const KEY_COLUMNS: &str = "id, merchant_id, kind, livemode, key_hash, display_prefix, created_at, expires_at, revoked_at, last_used_at";
 
 fn key(row: &Row) -> Result<ApiKeyRecord, StoreError> {
     let kind = row.text("kind")?;
@@ -32,6 +35,7 @@ fn key(row: &Row) -> Result<ApiKeyRecord, StoreError> {
         created_at: row.int("created_at")?,
         expires_at: row.opt_int("expires_at")?,
         revoked_at: row.opt_int("revoked_at")?,
+        last_used_at: row.opt_int("last_used_at")?,
     })
 }
 
@@ -84,5 +88,14 @@ impl KeyStore for SqlStore {
     async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<ApiKeyRecord, StoreError> {
         self.db.execute(query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now).bind(id)).await?;
         self.get_api_key(id).await
+    }
+
+    async fn touch_api_key(&self, id: &str, now: Millis, not_before: Millis) -> Result<(), StoreError> {
+        let touch = query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
+            .bind(now)
+            .bind(id)
+            .bind(not_before);
+        self.db.execute(touch).await?;
+        Ok(())
     }
 }

@@ -55,6 +55,9 @@ pub trait WebhookStore: Send + Sync {
     /// was ever delivered there.
     async fn resend_webhook(&self, scope: &Scope, endpoint_id: &str, event_id: &str, now: Millis, step: Option<KeyStep<'_>>) -> Result<WebhookDelivery, StoreError>;
     async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, StoreError>;
+    /// Queues again, due at `now` with a fresh schedule, every delivery to the endpoint that
+    /// failed and whose event happened at or after `since`; how many.
+    async fn resend_failed_webhooks(&self, scope: &Scope, endpoint_id: &str, since: Millis, now: Millis) -> Result<u64, StoreError>;
     /// Forgets attempts made before `before`, and finished deliveries last changed before it;
     /// returns how many rows went.
     async fn purge_webhook_history(&self, before: Millis) -> Result<u64, StoreError>;
@@ -433,6 +436,19 @@ impl WebhookStore for SqlStore {
         .bind(&scope.merchant_id)
         .bind(scope.livemode);
         delivery(&self.db.fetch_one(get).await?)
+    }
+
+    async fn resend_failed_webhooks(&self, scope: &Scope, endpoint_id: &str, since: Millis, now: Millis) -> Result<u64, StoreError> {
+        let resend = query(
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 \
+             WHERE endpoint_id = $2 AND merchant_id = $3 AND livemode = $4 AND status = 'failed' AND created_at >= $5",
+        )
+        .bind(now)
+        .bind(endpoint_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(since);
+        self.db.execute(resend).await
     }
 
     async fn purge_webhook_history(&self, before: Millis) -> Result<u64, StoreError> {

@@ -4,7 +4,7 @@ use crate::helpers::TestApp;
 use axum::http::StatusCode;
 use gateway::domain::keys::KeyKind;
 
-crate::on_both_engines!(a_rolled_key_works_until_its_expiry_then_stops, a_revoked_key_stops_at_once, keys_are_stored_only_as_a_keyed_hash_and_prefix);
+crate::on_both_engines!(a_key_notes_its_last_use_at_most_once_a_minute, a_rolled_key_works_until_its_expiry_then_stops, a_revoked_key_stops_at_once, keys_are_stored_only_as_a_keyed_hash_and_prefix);
 
 async fn a_rolled_key_works_until_its_expiry_then_stops(app: TestApp) {
     let m = app.merchant().await;
@@ -46,4 +46,28 @@ async fn keys_are_stored_only_as_a_keyed_hash_and_prefix(app: TestApp) {
         assert_eq!(record.display_prefix.chars().count(), 13, "`sk_test_` + 4 characters + `…`");
         assert_eq!(record.key_hash.0.len(), 64);
     }
+}
+
+async fn a_key_notes_its_last_use_at_most_once_a_minute(app: TestApp) {
+    use gateway::clock::Clock;
+    let m = app.merchant().await;
+    let last_used = || async {
+        let keys = app.services.list_keys(&m.id).await.unwrap();
+        keys.into_iter().find(|k| k.kind == KeyKind::Secret && !k.livemode).unwrap().last_used_at
+    };
+    assert_eq!(last_used().await, None, "never used yet");
+    let first = app.clock.now();
+    assert_eq!(app.get(&m.sk, "/v1/payment_intents").await.status, StatusCode::OK);
+    assert_eq!(last_used().await, Some(first));
+    app.clock.advance_ms(59_000);
+    app.get(&m.sk, "/v1/payment_intents").await;
+    assert_eq!(last_used().await, Some(first), "not written again within the minute");
+    app.clock.advance_ms(1_000);
+    app.get(&m.sk, "/v1/payment_intents").await;
+    assert_eq!(last_used().await, Some(first + 60_000));
+    // A refused key is not "used".
+    app.services.revoke_key(&app.services.list_keys(&m.id).await.unwrap().into_iter().find(|k| k.kind == KeyKind::Secret && !k.livemode).unwrap().id).await.unwrap();
+    app.clock.advance_ms(120_000);
+    assert_eq!(app.get(&m.sk, "/v1/payment_intents").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(last_used().await, Some(first + 60_000));
 }

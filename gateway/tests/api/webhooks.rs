@@ -31,6 +31,7 @@ crate::on_both_engines!(
     internal_destinations_are_refused_at_delivery_time_after_resolution,
     internal_destinations_are_refused_at_registration,
     resend_sends_one_event_to_one_endpoint_even_one_it_never_subscribed_to,
+    resending_what_failed_since_a_time_queues_exactly_those_failures_again,
     concurrent_delivery_passes_send_each_due_delivery_exactly_once,
     an_attempt_is_recorded_only_while_its_lease_still_owns_the_delivery,
     the_sweep_forgets_delivery_history_older_than_thirty_days,
@@ -713,4 +714,43 @@ async fn a_slow_endpoint_delays_only_itself_and_each_endpoint_gets_its_events_in
         assert_eq!(sequences, sorted, "{path} got its events in order");
     }
     assert_eq!(receiver.most_at_once("/slow"), 1, "one delivery at a time per endpoint");
+}
+
+async fn resending_what_failed_since_a_time_queues_exactly_those_failures_again(app: TestApp) {
+    let receiver = Receiver::start().await;
+    receiver.answer(500);
+    let m = app.merchant().await;
+    let (id, _) = create_endpoint(&app, &m.sk, &receiver.url("/hooks"), json!(["payment_intent.created"])).await;
+    let scope = Scope { merchant_id: m.id.clone(), livemode: false };
+    let path = format!("/v1/webhook_endpoints/{id}");
+    // Two events whose deliveries fail every attempt, an hour apart; each disables the endpoint.
+    let mut failed_at = Vec::new();
+    for order in ["first", "second"] {
+        failed_at.push(app.clock.now());
+        app.create_intent(&m.sk, json!({ "merchant_order_id": order })).await;
+        for _ in 1..=4 {
+            app.services.deliver_due().await.unwrap();
+            app.clock.advance_ms(60_000);
+        }
+        assert!(matches!(app.services.resend_failed_webhooks(&scope, &id, 0).await, Err(gateway::service::ServiceError::WebhookEndpointDisabled)));
+        assert_eq!(app.post(&m.sk, &path, json!({ "status": "enabled" })).await.body["status"], "enabled");
+        app.clock.advance_ms(3_600_000);
+    }
+    receiver.answer(204);
+    app.create_intent(&m.sk, json!({ "merchant_order_id": "delivered" })).await;
+    assert_eq!(app.services.deliver_due().await.unwrap().succeeded, 1);
+    let events = event_ids(&app, &m).await;
+    let before = receiver.requests().len();
+
+    let other = Scope { merchant_id: app.merchant().await.id, livemode: false };
+    assert!(app.services.resend_failed_webhooks(&other, &id, 0).await.is_err(), "another merchant's endpoint is not found");
+    assert_eq!(app.services.resend_failed_webhooks(&scope, &id, failed_at[1]).await.unwrap(), 1, "only the second failure is that recent");
+    assert_eq!(app.services.deliver_due().await.unwrap().succeeded, 1);
+    assert_eq!(receiver.requests()[before..].iter().map(|r| r.header("webhook-id").to_owned()).collect::<Vec<_>>(), vec![events[1].clone()]);
+    assert_eq!(app.services.resend_failed_webhooks(&scope, &id, failed_at[0]).await.unwrap(), 1, "the first is the one failure left");
+    assert_eq!(app.services.deliver_due().await.unwrap().succeeded, 1);
+    assert_eq!(receiver.requests()[before + 1].header("webhook-id"), events[0]);
+    assert_eq!(app.services.resend_failed_webhooks(&scope, &id, 0).await.unwrap(), 0, "nothing failed is left");
+    let attempts = attempts(&app, &m.sk, &id).await;
+    assert_eq!(attempts[0]["attempt"], 1, "a resend starts its schedule again");
 }

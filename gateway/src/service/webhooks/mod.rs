@@ -344,6 +344,16 @@ impl Services {
         self.store.webhooks.resend_webhook(scope, endpoint_id, event_id, self.clock.now(), key.map(KeyStep::Finish)).await.map_err(missing("event"))
     }
 
+    /// Sends again everything that failed for good to one endpoint since `since` (by the time
+    /// of its event): each due now, with a fresh retry schedule. Returns how many.
+    pub async fn resend_failed_webhooks(&self, scope: &Scope, endpoint_id: &str, since: Millis) -> Result<u64, ServiceError> {
+        let endpoint = self.store.webhooks.get_webhook_endpoint(scope, endpoint_id).await.map_err(missing("webhook_endpoint"))?;
+        if endpoint.status == EndpointStatus::Disabled {
+            return Err(ServiceError::WebhookEndpointDisabled);
+        }
+        Ok(self.store.webhooks.resend_failed_webhooks(scope, endpoint_id, since, self.clock.now()).await?)
+    }
+
     pub async fn get_webhook_delivery(&self, scope: &Scope, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ServiceError> {
         self.store.webhooks.get_webhook_delivery(scope, endpoint_id, event_id).await.map_err(missing("webhook_delivery"))
     }
