@@ -356,16 +356,21 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     };
     let trusted = shop_addr.map(|a| if a.ip().is_unspecified() { std::net::SocketAddr::new([127, 0, 0, 1].into(), a.port()) } else { a });
     let (services, store) = open_trusting(&config, trusted.into_iter().collect()).await?;
-    // The development mailbox only in the embedded default: production sends mail over SMTP.
+    // Mail goes over SMTP when it is configured; otherwise the embedded default keeps it in the
+    // development mailbox, and production cannot send any (sign-up says so).
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(Arc::new(backoffice::mail::SmtpMailer::new(url, &config.mail_from).map_err(|e| anyhow::anyhow!("{e}"))?) as Arc<dyn backoffice::mail::Mailer>),
+        None => None,
+    };
     let office = backoffice::Backoffice::new(
         services.clone(),
         store,
         backoffice::BackofficeSettings {
-            dev_mailbox: embedded,
+            dev_mailbox: embedded && mailer.is_none(),
             redis_url: config.redis_url.clone(),
             client_ip_header: config.client_ip_header.clone(),
         },
-        None,
+        mailer.clone(),
     );
     // Only the embedded default (one process) bootstraps a demo merchant: replicas on a shared
     // PostgreSQL would race to create one each. There, use `paygate merchant create`.
@@ -377,7 +382,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     println!("  OpenAPI       {}/openapi.json and {}/wallet/v1/openapi.json", config.public_url, config.public_url);
     println!("  Wallet API    {}/wallet/v1 (customer phones and apps; approval links are {}/p/<code>)", config.public_url, config.public_url);
     println!("  Dashboard     {}/dashboard (merchants sign up there; staff sign in)", config.public_url);
-    if office.mailbox.is_some() {
+    if mailer.is_some() {
+        println!("  Mail          over SMTP, from {}", config.mail_from);
+    } else if office.mailbox.is_some() {
         println!("  Dev mailbox   {}/dashboard/dev/mail (sign-up codes land here: no mail server needed)", config.public_url);
     }
     if first_run {
@@ -431,6 +438,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(workers::sweep_loop(services.clone(), Duration::from_secs(config.sweep_interval_secs), signalled_tx.subscribe()));
     // Webhook passes stop starting at the signal; one in flight finishes and records its attempts.
     let deliverer = tokio::spawn(workers::delivery_loop(services.clone(), signalled_tx.subscribe()));
+    let housekeeper = tokio::spawn(backoffice::housekeeping::housekeeping_loop(office.clone(), Duration::from_secs(600), signalled_tx.subscribe()));
     let bus = services.bus.clone();
     let stop = async move {
         shutdown_signal().await;
@@ -463,6 +471,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         _ = deadline => tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; exiting anyway"),
     }
     sweeper.abort();
+    housekeeper.abort();
     if let Some(shop) = shop {
         let _ = tokio::time::timeout(Duration::from_secs(2), shop).await;
     }

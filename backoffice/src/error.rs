@@ -47,6 +47,10 @@ pub enum BackofficeError {
     InvitationForAnother,
     #[error("the merchant would have no owner")]
     LastOwner,
+    #[error("the team has a view of that name")]
+    ViewNameTaken,
+    #[error("the team has {0} views already")]
+    TooManyViews(i64),
     #[error("the API key was revoked or has expired")]
     KeyNotUsable,
     #[error("mail cannot be sent: {0}")]
@@ -104,6 +108,8 @@ impl BackofficeError {
             BackofficeError::TwoFactorNotStarted => "two_factor_not_started",
             BackofficeError::TwoFactorRequired => "two_factor_required",
             BackofficeError::KeyNotUsable => "key_not_usable",
+            BackofficeError::ViewNameTaken => "view_name_taken",
+            BackofficeError::TooManyViews(_) => "too_many_views",
             BackofficeError::Service(e) => match e {
                 ServiceError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
                 ServiceError::InvalidState { .. } => "invalid_state",
@@ -157,6 +163,8 @@ impl BackofficeError {
             BackofficeError::TwoFactorRequired => "가맹점에서 2단계 인증을 요구하므로 끌 수 없습니다.".into(),
             BackofficeError::InvitationClosed => "이미 수락되었거나 취소 또는 만료된 초대입니다. 새 초대를 요청하세요.".into(),
             BackofficeError::InvitationForAnother => "다른 이메일로 보낸 초대입니다. 로그아웃한 뒤 다시 여세요.".into(),
+            BackofficeError::ViewNameTaken => "같은 이름의 보기가 이미 있습니다. 다른 이름을 쓰세요.".into(),
+            BackofficeError::TooManyViews(max) => format!("저장된 보기는 {max}개까지입니다. 쓰지 않는 보기를 지우세요."),
             BackofficeError::KeyNotUsable => "폐기되었거나 만료된 키는 교체할 수 없습니다. 새 키를 만드세요.".into(),
             BackofficeError::LastOwner => "가맹점에는 소유자가 한 명 이상 있어야 합니다.".into(),
             BackofficeError::MailUnavailable(_) => "지금은 메일을 보낼 수 없어 가입을 마칠 수 없습니다. 나중에 다시 시도하세요.".into(),
@@ -190,6 +198,8 @@ impl BackofficeError {
             BackofficeError::TwoFactorOn => "Two-factor sign-in is on already. Turn it off first to use another app.".into(),
             BackofficeError::InvitationClosed => "This invitation was accepted, revoked or has lapsed. Ask for a new one.".into(),
             BackofficeError::InvitationForAnother => "This invitation is for another email: sign out and open it again.".into(),
+            BackofficeError::ViewNameTaken => "The team has a view of that name already: choose another.".into(),
+            BackofficeError::TooManyViews(max) => format!("A team keeps at most {max} views: delete one it no longer uses."),
             BackofficeError::KeyNotUsable => "This key was revoked or has expired, so it cannot be rolled: create a new one.".into(),
             BackofficeError::LastOwner => "The merchant must keep at least one owner.".into(),
             BackofficeError::TwoFactorNotStarted => "Start the set-up first: it gives you the key for your app.".into(),
@@ -213,6 +223,7 @@ impl BackofficeError {
             BackofficeError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             BackofficeError::SignupExpired | BackofficeError::InvitationClosed => StatusCode::GONE,
             BackofficeError::InvitationForAnother | BackofficeError::LastOwner | BackofficeError::KeyNotUsable => StatusCode::CONFLICT,
+            BackofficeError::ViewNameTaken | BackofficeError::TooManyViews(_) => StatusCode::CONFLICT,
             BackofficeError::SignupCompleted | BackofficeError::EmailTaken | BackofficeError::TwoFactorOn | BackofficeError::TwoFactorNotStarted => {
                 StatusCode::CONFLICT
             }

@@ -277,6 +277,12 @@ texts! {
     from_address: "From", "접속 주소";
     outcome: "Outcome", "결과";
     no_entries: "No entries match.", "조건에 맞는 항목이 없습니다.";
+    // Saved views
+    saved_views: "Saved views", "저장된 보기";
+    no_views: "None yet: filter the list, then save it for the team.", "아직 없습니다. 목록을 필터링한 뒤 팀과 공유할 보기로 저장하세요.";
+    view_name: "View name", "보기 이름";
+    save_view: "Save this view", "이 보기 저장";
+    delete_view: "Delete", "삭제";
     // Developers
     nav_developers: "Developers", "개발자";
     api_keys: "API keys", "API 키";
@@ -341,9 +347,54 @@ texts! {
     back_to_webhooks: "All endpoints", "모든 엔드포인트";
 }
 
+/// The words for the codes pages show (statuses, roles): (code, English, Korean). A code not
+/// here is shown as it is.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("pending", "Pending", "대기"),
+    ("succeeded", "Succeeded", "성공"),
+    ("failed", "Failed", "실패"),
+    ("requires_action", "Waiting for the customer", "고객 승인 대기"),
+    ("processing", "Processing", "처리 중"),
+    ("requires_confirmation", "Waiting for confirmation", "확정 대기"),
+    ("partially_refunded", "Partially refunded", "부분 환불"),
+    ("refunded", "Refunded", "환불됨"),
+    ("canceled", "Canceled", "취소됨"),
+    ("expired", "Expired", "만료됨"),
+    ("owner", "Owner", "소유자"),
+    ("admin", "Admin", "관리자"),
+    ("developer", "Developer", "개발자"),
+    ("analyst", "Analyst", "분석가"),
+    ("support", "Support", "고객 지원"),
+];
+
+/// `code` in words, in `lang`.
+pub fn label(lang: Lang, code: &str) -> String {
+    match LABELS.iter().find(|(c, _, _)| *c == code) {
+        Some((_, en, ko)) => match lang {
+            Lang::En => (*en).to_owned(),
+            Lang::Ko => (*ko).to_owned(),
+        },
+        None => code.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_and_role_has_words_in_both_languages() {
+        use gateway::domain::intent::IntentStatus;
+        for status in IntentStatus::ALL {
+            assert_ne!(label(Lang::Ko, status.as_str()), status.as_str(), "{status:?}");
+        }
+        for role in crate::domain::Role::ALL {
+            assert_ne!(label(Lang::Ko, role.as_str()), role.as_str());
+            assert_ne!(label(Lang::En, role.as_str()), role.as_str());
+        }
+        assert_eq!(label(Lang::Ko, "succeeded"), "성공");
+        assert_eq!(label(Lang::En, "no_such_code"), "no_such_code");
+    }
 
     #[test]
     fn accept_language_picks_korean_and_a_cookie_overrides_it() {

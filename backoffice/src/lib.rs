@@ -9,6 +9,7 @@ pub mod developers;
 pub mod domain;
 pub mod error;
 pub mod home;
+pub mod housekeeping;
 pub mod i18n;
 pub mod mail;
 mod pages;
@@ -18,6 +19,7 @@ pub mod team;
 pub mod store;
 pub mod transactions;
 pub mod two_factor;
+pub mod views;
 
 use gateway::limits::RateLimiter;
 use gateway::secret::Secret;

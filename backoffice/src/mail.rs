@@ -61,3 +61,53 @@ impl Mailer for NoMail {
         Err(MailError("no mail transport is configured".into()))
     }
 }
+
+/// Mail over SMTP (lettre): `smtps://` (TLS), `smtp://...?tls=required` (STARTTLS) or plain
+/// `smtp://` (a local relay only). Each send has a 10-second limit; a failure is the caller's
+/// `mail_unavailable`, never a half-done sign-up.
+pub struct SmtpMailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL carries the relay's password: never shown.
+        f.debug_struct("SmtpMailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+    }
+}
+
+/// The longest a send may take, connection included.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl SmtpMailer {
+    pub fn new(url: &gateway::secret::Secret, from: &str) -> Result<Self, MailError> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.expose())
+            // Its message could quote the URL, password and all.
+            .map_err(|_| MailError("the SMTP URL is not one lettre reads (smtp:// or smtps://, user:password@host:port)".into()))?
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+        let from = from.parse().map_err(|_| MailError(format!("the mail sender `{from}` is not an address")))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: Mail, _now: Millis) -> Result<(), MailError> {
+        use lettre::AsyncTransport;
+        let to = mail.to.parse().map_err(|_| MailError("the recipient is not an address".into()))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(mail.body)
+            .map_err(|e| MailError(format!("the message could not be built: {e}")))?;
+        self.transport.send(message).await.map_err(|e| {
+            tracing::warn!(error = %e, "SMTP refused or could not be reached");
+            MailError("the SMTP relay did not take the message".into())
+        })?;
+        Ok(())
+    }
+}

@@ -20,6 +20,12 @@ pub struct Config {
     pub sweep_interval_secs: u64,
     /// Redis for live events across replicas; `None` keeps them in-process (one replica).
     pub redis_url: Option<Secret>,
+    /// SMTP for the back office's mail (`smtps://user:password@host:465`, or `smtp://...` with
+    /// `?tls=required` for STARTTLS); unset, the embedded default keeps mail in the development
+    /// mailbox and production cannot sign merchants up.
+    pub smtp_url: Option<Secret>,
+    /// The `From` of that mail.
+    pub mail_from: String,
     /// Development only: let webhooks reach loopback, private and link-local addresses.
     pub webhook_allow_private: bool,
     /// The wallet app's custom scheme and Android package, for the links in `next_action`.
@@ -61,6 +67,8 @@ struct FileConfig {
     key_hash_secret: Option<Secret>,
     sweep_interval_secs: Option<u64>,
     redis_url: Option<Secret>,
+    smtp_url: Option<Secret>,
+    mail_from: Option<String>,
     webhook_allow_private: Option<bool>,
     app_scheme: Option<String>,
     android_package: Option<String>,
@@ -143,6 +151,13 @@ impl Config {
                 return Err(ConfigError::Invalid("REDIS_URL must start with redis:// or rediss://".into()));
             }
         }
+        let smtp_url = env("PAYGATE_SMTP_URL").map(Secret::new).or(file_config.smtp_url);
+        if let Some(url) = &smtp_url {
+            if !(url.expose().starts_with("smtp://") || url.expose().starts_with("smtps://")) {
+                return Err(ConfigError::Invalid("PAYGATE_SMTP_URL must start with smtp:// or smtps://".into()));
+            }
+        }
+        let mail_from = env("PAYGATE_MAIL_FROM").or(file_config.mail_from).unwrap_or_else(|| "Paygate <no-reply@localhost>".into());
         let webhook_allow_private = match env("PAYGATE_WEBHOOK_ALLOW_PRIVATE").map(|v| v.to_ascii_lowercase()) {
             Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
             Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
@@ -221,6 +236,8 @@ impl Config {
             key_hash_secret,
             sweep_interval_secs,
             redis_url,
+            smtp_url,
+            mail_from,
             webhook_allow_private,
             app_links: AppLinks { scheme, android_package },
             apple_app_ids,
@@ -345,6 +362,19 @@ mod tests {
         let err = Config::from_sources(Some(&file), |_| None).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("do-not-print-me"), "{err}");
+    }
+
+    #[test]
+    fn an_smtp_relay_is_an_smtp_url_and_mail_has_a_default_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |value: Option<&str>| from_env_with(&dir, "PAYGATE_SMTP_URL", value);
+        assert!(with(None).unwrap().smtp_url.is_none());
+        assert_eq!(with(None).unwrap().mail_from, "Paygate <no-reply@localhost>");
+        assert!(with(Some("smtps://u:p@relay.example:465")).unwrap().smtp_url.is_some());
+        let err = with(Some("http://relay.example")).unwrap_err().to_string();
+        assert!(err.contains("PAYGATE_SMTP_URL"), "{err}");
+        let shown = format!("{:?}", with(Some("smtps://u:hunter2@relay.example:465")).unwrap());
+        assert!(!shown.contains("hunter2"), "the relay's password never shows in Debug: {shown}");
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/switch", post(auth::switch))
         .route("/transactions", get(transactions::list))
         .route("/transactions.csv", get(transactions::export))
+        .route("/transactions/views", post(transactions::save_view))
+        .route("/transactions/views/{id}/delete", post(transactions::delete_view))
         .route("/payments/{id}", get(payments::detail))
         .route("/payments/{id}/refund", post(payments::refund))
         .route("/payments/{id}/cancel", post(payments::cancel))
@@ -405,6 +407,11 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// A status or role code in words, in the page's language.
+    pub fn label(&self, code: &str) -> String {
+        crate::i18n::label(self.shell.lang(), code)
+    }
+
     pub fn new(who: &SignedIn, current: &'static str, test_mode: bool) -> Self {
         let shell = crate::i18n::Shell::current();
         Self {

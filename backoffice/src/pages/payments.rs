@@ -75,15 +75,15 @@ fn page(who: &crate::accounts::SignedIn, d: PaymentDetail) -> PaymentPage {
     let transactions = d
         .transactions
         .iter()
-        .map(|t| Line { cells: vec![tz.format(t.created_at), t.kind.as_str().into(), t.status.as_str().into(), money(t.amount.minor_units()), t.id.clone()] })
+        .map(|t| Line { cells: vec![tz.format(t.created_at), t.kind.as_str().into(), label(t.status.as_str()), money(t.amount.minor_units()), t.id.clone()] })
         .collect();
     let refunds = d
         .refunds
         .iter()
         .map(|r| {
             let status = match &r.failure_code {
-                Some(code) => format!("{} ({code})", r.status.as_str()),
-                None => r.status.as_str().into(),
+                Some(code) => format!("{} ({code})", label(r.status.as_str())),
+                None => label(r.status.as_str()),
             };
             Line { cells: vec![tz.format(r.created_at), money(r.amount.minor_units()), status, r.reason.clone().unwrap_or_default(), r.id.clone()] }
         })
@@ -99,7 +99,7 @@ fn page(who: &crate::accounts::SignedIn, d: PaymentDetail) -> PaymentPage {
                 (None, None) => t.not_tried_yet.into(),
             };
             let latency = x.last_latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_default();
-            Line { cells: vec![x.event_id.clone(), x.url.clone(), x.status.clone(), x.attempts.to_string(), last, latency] }
+            Line { cells: vec![x.event_id.clone(), x.url.clone(), label(&x.status), x.attempts.to_string(), last, latency] }
         })
         .collect();
     let refundable = (i.status.is_refundable() && left > 0 && who.role.may(Action::Refund)).then(|| gateway::domain::money::Currency::display(i.currency, left));
@@ -178,4 +178,9 @@ pub async fn cancel(State(office): State<Arc<Backoffice>>, staff: Staff, Path(id
         Ok(()) => Redirect::to(&format!("/dashboard/payments/{id}?done=cancel")).into_response(),
         Err(e) => refused(&office, &staff, &id, e).await,
     }
+}
+
+/// A status in words, in the page's language.
+fn label(code: &str) -> String {
+    crate::i18n::label(crate::i18n::Shell::current().lang(), code)
 }

@@ -109,6 +109,7 @@ struct InvitationPage {
     merchant_name: String,
     email: String,
     role: &'static str,
+    role_label: String,
     has_account: bool,
     /// Signed in as the invited email: accept with one button.
     signed_in_as_invited: bool,
@@ -135,6 +136,7 @@ async fn invitation_page(office: &Backoffice, token: &str, anonymous: &Anonymous
         merchant_name: open.merchant_name,
         email: open.invitation.email,
         role: open.invitation.role.as_str(),
+        role_label: crate::i18n::label(crate::i18n::Shell::current().lang(), open.invitation.role.as_str()),
         has_account: open.has_account,
         signed_in_as_invited,
         error: None,

@@ -60,6 +60,10 @@ struct ListPage {
     totals: Vec<String>,
     next: Option<String>,
     export: Option<String>,
+    /// The team's saved views: (id, name, link).
+    views: Vec<(String, String, String)>,
+    /// This filter's query string, for "save this view".
+    query_string: String,
     error: Option<(&'static str, String)>,
 }
 
@@ -114,8 +118,15 @@ fn filter_view(q: &TransactionQuery) -> FilterView {
 
 pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(raw): RawQuery) -> Result<Response, BackofficeError> {
     staff.may(Action::ReadTransactions)?;
-    let who = &staff.0;
-    let parsed = TransactionQuery::parse(raw.as_deref().unwrap_or(""));
+    match list_page(&office, &staff.0, raw.as_deref().unwrap_or("")).await? {
+        (page, None) => Ok(render(&page, StatusCode::OK)),
+        (page, Some(e)) => super::shown_on(page, e),
+    }
+}
+
+/// The list for the query string `raw`, and what was wrong with it, if anything.
+async fn list_page(office: &Backoffice, who: &crate::accounts::SignedIn, raw: &str) -> Result<(ListPage, Option<BackofficeError>), BackofficeError> {
+    let parsed = TransactionQuery::parse(raw);
     let query = parsed.clone().unwrap_or_default();
     let mut page = ListPage {
         layout: Layout::new(who, "transactions", !query.livemode),
@@ -127,6 +138,13 @@ pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
         totals: Vec::new(),
         next: None,
         export: None,
+        views: office
+            .saved_views(who)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v.name, format!("/dashboard/transactions?{}", v.query)))
+            .collect(),
+        query_string: query.to_query_string(),
         error: None,
     };
     let listed = match parsed {
@@ -157,9 +175,10 @@ pub async fn list(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuery(
                     id: r.transaction.id,
                 })
                 .collect();
-            Ok(render(&page, StatusCode::OK))
+            Ok((page, None))
         }
-        Err(e) => super::shown_on(page, e),
+        Err(e) if e.is_internal() => Err(e),
+        Err(e) => Ok((page, Some(e))),
     }
 }
 
@@ -180,4 +199,32 @@ pub async fn export(State(office): State<Arc<Backoffice>>, staff: Staff, RawQuer
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ViewForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    query: String,
+}
+
+/// Saves the filter as a view for the team, then opens it; or the list with what went wrong.
+pub async fn save_view(State(office): State<Arc<Backoffice>>, staff: Staff, super::PageForm(form): super::PageForm<ViewForm>) -> Result<Response, BackofficeError> {
+    match office.save_view(&staff.0, &form.name, &form.query).await {
+        Ok(view) => Ok(axum::response::Redirect::to(&format!("/dashboard/transactions?{}", view.query)).into_response()),
+        Err(e @ BackofficeError::Forbidden) => Err(e),
+        Err(e) => shown_on_list(&office, &staff.0, form.query.trim_start_matches('?'), e).await,
+    }
+}
+
+/// The list the form was on, with what went wrong.
+async fn shown_on_list(office: &Backoffice, who: &crate::accounts::SignedIn, raw: &str, e: BackofficeError) -> Result<Response, BackofficeError> {
+    let (page, _) = list_page(office, who, raw).await?;
+    super::shown_on(page, e)
+}
+
+pub async fn delete_view(State(office): State<Arc<Backoffice>>, staff: Staff, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Response, BackofficeError> {
+    office.delete_view(&staff.0, &id).await?;
+    Ok(axum::response::Redirect::to("/dashboard/transactions").into_response())
 }

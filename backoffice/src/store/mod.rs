@@ -14,6 +14,7 @@ mod sessions;
 mod settings;
 mod staff;
 mod team;
+mod views;
 
 pub use activity::{ActivityBucket, ActivityStore, BUCKET_MS};
 pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
@@ -22,6 +23,7 @@ pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, Transactio
 pub use sessions::{SessionRecord, SessionStore};
 pub use settings::SettingsStore;
 pub use team::{Invitation, Member, TeamChange, TeamStore};
+pub use views::{SavedView, SavedViews, ViewSaved, MAX_VIEWS};
 pub use staff::{Membership, SignupRecord, Staff, StaffCreated, StaffCredentials, StaffStore, TotpState};
 
 use gateway::store::SqlStore;
@@ -38,10 +40,11 @@ pub struct Stores {
     pub deliveries: Arc<dyn DeliveryLog>,
     pub team: Arc<dyn TeamStore>,
     pub activity: Arc<dyn ActivityStore>,
+    pub views: Arc<dyn SavedViews>,
 }
 
 impl Stores {
     pub fn new(store: Arc<SqlStore>) -> Self {
-        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store.clone(), team: store.clone(), activity: store }
+        Self { staff: store.clone(), sessions: store.clone(), audit: store.clone(), settings: store.clone(), search: store.clone(), deliveries: store.clone(), team: store.clone(), activity: store.clone(), views: store }
     }
 }

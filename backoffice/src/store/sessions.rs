@@ -29,6 +29,9 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, id_hash: &str, now: Millis) -> Result<(), StoreError>;
     /// Ends every open session of the staff member; how many there were.
     async fn end_sessions_of(&self, staff_id: &str, now: Millis) -> Result<u64, StoreError>;
+    /// Forgets sessions that ended, were last seen before `idle_before` or began before
+    /// `started_before`: none of them can be used again. How many went.
+    async fn purge_sessions(&self, idle_before: Millis, started_before: Millis) -> Result<u64, StoreError>;
 }
 
 const SESSION_COLUMNS: &str = "id_hash, staff_id, merchant_id, client_ip, created_at, last_seen_at, ended_at, second_factor_pending";
@@ -87,5 +90,10 @@ impl SessionStore for SqlStore {
     async fn end_sessions_of(&self, staff_id: &str, now: Millis) -> Result<u64, StoreError> {
         let end = query("UPDATE staff_sessions SET ended_at = $1 WHERE staff_id = $2 AND ended_at IS NULL").bind(now).bind(staff_id);
         self.sql().execute(end).await
+    }
+
+    async fn purge_sessions(&self, idle_before: Millis, started_before: Millis) -> Result<u64, StoreError> {
+        let purge = query("DELETE FROM staff_sessions WHERE ended_at IS NOT NULL OR last_seen_at < $1 OR created_at < $2").bind(idle_before).bind(started_before);
+        self.sql().execute(purge).await
     }
 }

@@ -73,6 +73,8 @@ pub trait StaffStore: Send + Sync {
     async fn count_signup_attempt(&self, id: &str) -> Result<i64, StoreError>;
     /// Marks the sign-up completed; `false` when it already was (by this call's twin).
     async fn complete_signup(&self, id: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Forgets sign-ups (completed or not) whose code expired before `before`. How many went.
+    async fn purge_signups(&self, before: Millis) -> Result<u64, StoreError>;
     /// Inserts the account; [`StaffCreated::EmailTaken`] when the email belongs to another.
     async fn create_staff(&self, staff: &Staff, password_hash: &Secret) -> Result<StaffCreated, StoreError>;
     async fn find_staff_by_email(&self, email: &str) -> Result<Option<StaffCredentials>, StoreError>;
@@ -155,6 +157,10 @@ impl StaffStore for SqlStore {
     async fn complete_signup(&self, id: &str, now: Millis) -> Result<bool, StoreError> {
         let done = query("UPDATE merchant_signups SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL").bind(now).bind(id);
         Ok(self.sql().execute(done).await? == 1)
+    }
+
+    async fn purge_signups(&self, before: Millis) -> Result<u64, StoreError> {
+        self.sql().execute(query("DELETE FROM merchant_signups WHERE expires_at < $1").bind(before)).await
     }
 
     async fn create_staff(&self, s: &Staff, password_hash: &Secret) -> Result<StaffCreated, StoreError> {

@@ -26,6 +26,8 @@ const POST_ROUTES: &[&str] = &[
     "/dashboard/invitations/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/accept",
     "/dashboard/payments/{id}/refund",
     "/dashboard/payments/{id}/cancel",
+    "/dashboard/transactions/views",
+    "/dashboard/transactions/views/view_x/delete",
     "/dashboard/developers/keys",
     "/dashboard/developers/keys/key_x/roll",
     "/dashboard/developers/keys/key_x/revoke",

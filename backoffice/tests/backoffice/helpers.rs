@@ -38,11 +38,11 @@ impl Page {
         Some(self.body[at..].split('"').next()?.to_owned())
     }
 
-    /// The value of the first hidden input named `name`.
+    /// The value of the first hidden input named `name`, as a browser would send it.
     pub fn hidden(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\" value=\"");
         let at = self.body.find(&marker)? + marker.len();
-        Some(self.body[at..].split('"').next()?.to_owned())
+        Some(self.body[at..].split('"').next()?.replace("&#38;", "&").replace("&amp;", "&"))
     }
 
     /// The number in the list's `total-count`.

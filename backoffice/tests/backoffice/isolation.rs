@@ -60,6 +60,8 @@ const ROUTES: &[(&str, &str, Sweep, &str)] = &[
     ("POST", "/switch", Sweep::Object, "/dashboard/switch?merchant={merchant}"),
     ("GET", "/transactions", Sweep::Own, "/dashboard/transactions?range=all&q=Kim"),
     ("GET", "/transactions.csv", Sweep::Own, "/dashboard/transactions.csv?range=all&q=Isolation"),
+    ("POST", "/transactions/views", Sweep::Own, ""),
+    ("POST", "/transactions/views/{id}/delete", Sweep::Object, "/dashboard/transactions/views/{view}/delete"),
     ("GET", "/payments/{id}", Sweep::Object, "/dashboard/payments/{intent}"),
     ("POST", "/payments/{id}/refund", Sweep::Object, "/dashboard/payments/{intent}/refund"),
     ("POST", "/payments/{id}/cancel", Sweep::Object, "/dashboard/payments/{waiting}/cancel"),
@@ -111,6 +113,10 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
     drop(member_browser);
     let made = a.submit("/dashboard/developers/webhooks", "/dashboard/developers/webhooks", &[("mode", "test"), ("url", "https://hooks.a.example/in"), ("events", "*")]).await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let list = a.get("/dashboard/transactions?range=all").await;
+    let saved = a.submit("/dashboard/transactions?range=all", "/dashboard/transactions/views", &[("query", &list.hidden("query").unwrap()), ("name", "A's secret view")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let view = office.office.stores.views.list_views(&a_id).await.unwrap().remove(0).id;
     let a_scope = Scope { merchant_id: a_id.clone(), livemode: false };
     let endpoint = made.body.split("/dashboard/developers/webhooks/we_").nth(1).map(|s| format!("we_{}", s.split(['"', '/', '?']).next().unwrap())).unwrap();
     let key = office.office.services.list_keys(&a_id).await.unwrap().remove(0);
@@ -118,7 +124,7 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
     let invitation = office.office.stores.team.open_invitations(&a_id, 0).await.unwrap().remove(0).id;
     let member = office.office.stores.team.list_members(&a_id).await.unwrap().into_iter().find(|m| m.email == "analyst@a.example").unwrap().staff_id;
     // What must never show on B's pages.
-    let a_markers = [intent.as_str(), waiting.as_str(), "Kim Isolation", "Lee Isolation", "owner@a.example", "invited@a.example", "analyst@a.example", "hooks.a.example", endpoint.as_str(), event.as_str(), key.display_prefix.trim_end_matches('…'), "Shop A"];
+    let a_markers = [intent.as_str(), waiting.as_str(), "Kim Isolation", "Lee Isolation", "owner@a.example", "invited@a.example", "analyst@a.example", "hooks.a.example", "A&#39;s secret view", "A's secret view", view.as_str(), endpoint.as_str(), event.as_str(), key.display_prefix.trim_end_matches('…'), "Shop A"];
 
     // Merchant B's owner, who may do everything in B.
     let (b, _, b_sk) = office.signed_up("owner@b.example", "Shop B").await;
@@ -133,6 +139,7 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
             .replace("{invitation}", &invitation)
             .replace("{member}", &member)
             .replace("{merchant}", &a_id)
+            .replace("{view}", &view)
     };
 
     // The table covers the router exactly.
@@ -202,6 +209,7 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
     let ep = office.app.services.get_webhook_endpoint(&a_scope, &endpoint).await.unwrap();
     assert_eq!((ep.status, ep.url.as_str(), ep.previous_secret_expires_at), (EndpointStatus::Enabled, "https://hooks.a.example/in", None));
     assert_eq!(office.office.stores.team.open_invitations(&a_id, 0).await.unwrap().len(), 1);
+    assert_eq!(office.office.stores.views.list_views(&a_id).await.unwrap().len(), 1, "A's view is still there");
     let members = office.office.stores.team.list_members(&a_id).await.unwrap();
     assert_eq!(members.iter().find(|m| m.staff_id == member).map(|m| m.role), Some(Role::Analyst));
     assert_eq!(b.get("/dashboard/transactions").await.status, StatusCode::OK, "B is still B's");

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use backoffice::domain::{Role, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
-use backoffice::store::{AuditEntry, AuditFilter, Outcome, SessionRecord, SignupRecord, Staff, StaffCreated, Stores};
+use backoffice::store::{AuditEntry, AuditFilter, Outcome, SavedView, SessionRecord, SignupRecord, Staff, StaffCreated, Stores, ViewSaved, MAX_VIEWS};
 use gateway::domain::query::{Cursor, Page};
 use gateway::secret::Secret;
 
@@ -15,6 +15,8 @@ paygate_test_support::on_both_engines!(
     sessions_are_found_by_hash_touched_moved_and_ended,
     the_audit_log_filters_pages_and_forgets_only_what_is_past_retention,
     a_time_zone_is_set_and_changed,
+    saved_views_are_named_once_per_merchant_bounded_and_deleted_only_by_their_merchant,
+    only_sessions_that_can_no_longer_be_used_and_lapsed_sign_ups_are_purged,
 );
 
 fn staff(email: &str) -> Staff {
@@ -150,4 +152,76 @@ async fn a_time_zone_is_set_and_changed(app: TestApp) {
     stores.settings.set_time_zone("mer_1", "Asia/Tokyo").await.unwrap();
     stores.settings.set_time_zone("mer_1", "Europe/London").await.unwrap();
     assert_eq!(stores.settings.time_zone("mer_1").await.unwrap().as_deref(), Some("Europe/London"));
+}
+
+async fn saved_views_are_named_once_per_merchant_bounded_and_deleted_only_by_their_merchant(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let view = |id: &str, merchant: &str, name: &str| SavedView {
+        id: id.into(),
+        merchant_id: merchant.into(),
+        name: name.into(),
+        query: "range=today&mode=test".into(),
+        created_by: "a@shop.example".into(),
+        created_at: START,
+    };
+    assert_eq!(stores.views.save_view(&view("view_1", "mer_1", "오늘")).await.unwrap(), ViewSaved::Saved);
+    assert_eq!(stores.views.save_view(&view("view_2", "mer_1", "오늘")).await.unwrap(), ViewSaved::NameTaken);
+    assert_eq!(stores.views.save_view(&view("view_3", "mer_2", "오늘")).await.unwrap(), ViewSaved::Saved, "names are per merchant");
+    assert_eq!(stores.views.save_view(&view("view_4", "mer_1", "Refunds")).await.unwrap(), ViewSaved::Saved);
+    let names = |list: Vec<SavedView>| list.into_iter().map(|v| v.name).collect::<Vec<_>>();
+    assert_eq!(names(stores.views.list_views("mer_1").await.unwrap()), ["Refunds", "오늘"], "by name");
+    assert_eq!(stores.views.list_views("mer_1").await.unwrap()[1], view("view_1", "mer_1", "오늘"));
+    // Two saves of one name at once: one view.
+    let (five, six) = (view("view_5", "mer_1", "race"), view("view_6", "mer_1", "race"));
+    let (a, b) = tokio::join!(stores.views.save_view(&five), stores.views.save_view(&six));
+    let mut outcomes = vec![a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, [ViewSaved::NameTaken, ViewSaved::Saved]);
+    assert!(stores.views.delete_view("mer_2", "view_1").await.unwrap().is_none(), "another merchant's view is not deleted");
+    assert_eq!(stores.views.delete_view("mer_1", "view_1").await.unwrap().map(|v| v.name).as_deref(), Some("오늘"));
+    assert!(stores.views.delete_view("mer_1", "view_1").await.unwrap().is_none(), "deleted once");
+    for n in stores.views.list_views("mer_1").await.unwrap().len() as i64..MAX_VIEWS {
+        assert_eq!(stores.views.save_view(&view(&format!("view_n{n}"), "mer_1", &format!("n{n}"))).await.unwrap(), ViewSaved::Saved);
+    }
+    assert_eq!(stores.views.save_view(&view("view_over", "mer_1", "one too many")).await.unwrap(), ViewSaved::TooMany);
+    assert_eq!(stores.views.list_views("mer_1").await.unwrap().len() as i64, MAX_VIEWS);
+}
+
+async fn only_sessions_that_can_no_longer_be_used_and_lapsed_sign_ups_are_purged(app: TestApp) {
+    let stores = Stores::new(app.store.clone());
+    let session = |hash: &str, created_at: i64, last_seen_at: i64, ended_at: Option<i64>| SessionRecord {
+        id_hash: hash.into(),
+        staff_id: "staff_1".into(),
+        merchant_id: "mer_1".into(),
+        client_ip: "192.0.2.1".into(),
+        created_at,
+        last_seen_at,
+        ended_at,
+        second_factor_pending: false,
+    };
+    stores.sessions.insert_session(&session("live", START + 50, START + 90, None)).await.unwrap();
+    stores.sessions.insert_session(&session("idle", START + 50, START + 10, None)).await.unwrap();
+    stores.sessions.insert_session(&session("old", START, START + 95, None)).await.unwrap();
+    stores.sessions.insert_session(&session("ended", START + 50, START + 95, Some(START + 96))).await.unwrap();
+    assert_eq!(stores.sessions.purge_sessions(START + 20, START + 40).await.unwrap(), 3);
+    assert!(stores.sessions.find_session("live").await.unwrap().is_some());
+    for gone in ["idle", "old", "ended"] {
+        assert!(stores.sessions.find_session(gone).await.unwrap().is_none(), "{gone}");
+    }
+    let signup = |id: &str, expires_at: i64| SignupRecord {
+        id: id.into(),
+        email: format!("{id}@shop.example"),
+        merchant_name: "Shop".into(),
+        password_hash: Secret::new("h"),
+        code_hash: "c".into(),
+        attempts: 0,
+        expires_at,
+        completed_at: None,
+        created_at: START,
+    };
+    stores.staff.insert_signup(&signup("su_old", START + 10)).await.unwrap();
+    stores.staff.insert_signup(&signup("su_new", START + 30)).await.unwrap();
+    assert_eq!(stores.staff.purge_signups(START + 20).await.unwrap(), 1);
+    assert!(stores.staff.find_signup("su_old").await.unwrap().is_none());
+    assert!(stores.staff.find_signup("su_new").await.unwrap().is_some());
 }

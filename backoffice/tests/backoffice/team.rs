@@ -37,14 +37,14 @@ async fn an_invited_person_creates_an_account_and_joins_with_the_role(app: TestA
 
     let invited = office.browser();
     let page = invited.get(&link).await;
-    assert!(page.body.contains("Join Shop") && page.body.contains("<strong>analyst</strong>"), "{}", page.body);
+    assert!(page.body.contains("Join Shop") && page.body.contains("<strong data-role=\"analyst\">Analyst</strong>"), "{}", page.body);
     let short = invited.submit(&link, &format!("{link}/accept"), &[("password", "too short")]).await;
     assert_eq!(short.error_code().as_deref(), Some("password_too_short"));
     let joined = invited.submit(&link, &format!("{link}/accept"), &[("password", PASSWORD)]).await;
     assert_eq!(joined.location.as_deref(), Some("/dashboard/transactions"), "{}", joined.body);
     let list = invited.get("/dashboard/transactions?range=all").await;
     assert_eq!(list.total_count(), 1);
-    assert!(list.body.contains("(analyst)"));
+    assert!(list.body.contains("(Analyst)"));
     // An analyst exports but does not refund.
     assert!(list.link("export-csv").is_some());
     let log = office.office.stores.audit.list_audit(&merchant_id, &Default::default(), &ListPage::first(50)).await.unwrap();
@@ -93,7 +93,7 @@ async fn an_existing_account_accepts_signed_in_and_switches_between_merchants(ap
     let joined = other.submit(&link, &format!("{link}/accept"), &[]).await;
     assert_eq!(joined.location.as_deref(), Some("/dashboard/transactions"));
     let now_on_a = other.get("/dashboard/transactions").await;
-    assert!(now_on_a.body.contains("id=\"merchant-name\">Shop A<") && now_on_a.body.contains("(developer)"), "{}", now_on_a.body);
+    assert!(now_on_a.body.contains("id=\"merchant-name\">Shop A<") && now_on_a.body.contains("(Developer)"), "{}", now_on_a.body);
     assert!(now_on_a.body.contains(&format!("value=\"{merchant_b}\"")), "the switch offers Shop B");
     let back = other.submit("/dashboard/transactions", "/dashboard/switch", &[("merchant", &merchant_b)]).await;
     assert_eq!(back.location.as_deref(), Some("/dashboard/transactions"));

@@ -174,7 +174,8 @@ async function flow(base, browser) {
   await page.getByLabel('Reason', { exact: true }).fill('one item returned');
   await page.getByRole('button', { name: 'Refund', exact: true }).click();
   await page.getByText('The refund was made.').waitFor();
-  check((await page.locator('#payment-status').textContent()) === 'partially_refunded', 'the payment is partially refunded');
+  check((await page.locator('#payment-status').getAttribute('data-status')) === 'partially_refunded', 'the payment is partially refunded');
+  check((await page.locator('#payment-status').textContent()) === 'Partially refunded', 'in words');
   check(await page.locator('#payment-refunds').getByText('one item returned').isVisible(), 'the refund and its reason are listed');
   await shot(page, 'payment-refunded');
   const refunded = await rest(base, 'GET', `/v1/payment_intents/${minsu}`, { token: sk });
@@ -186,6 +187,16 @@ async function flow(base, browser) {
   check((await page.locator('#total-count').textContent()) === '1', 'the type filter finds the one refund');
   check(await page.getByText('₩5,000', { exact: true }).isVisible(), 'of ₩5,000');
   await shot(page, 'refunds');
+
+  // Save that filter as a view for the team, then open it from a clean list.
+  await page.getByLabel('View name').fill('Refunds today');
+  await page.getByRole('button', { name: 'Save this view' }).click();
+  await page.waitForURL(/type=refund/);
+  await page.goto(`${base}/dashboard/transactions`);
+  await page.locator('#saved-views').getByRole('link', { name: 'Refunds today' }).click();
+  await page.waitForURL(/type=refund/);
+  check((await page.locator('#total-count').textContent()) === '1', 'the saved view opens the same list');
+  log('saved view ok');
 
   // Export what the filter shows.
   await page.goto(`${base}/dashboard/transactions?range=all`);
@@ -290,6 +301,7 @@ async function flow(base, browser) {
   check((await page.locator('html').getAttribute('lang')) === 'ko', 'the switch turns the page Korean');
   await page.getByRole('heading', { name: '거래 내역' }).waitFor();
   check((await page.locator('#total-count').textContent()) === '4', 'with the same filter');
+  check((await page.locator('table.list span.status').first().textContent()) === '성공', 'statuses in Korean words too');
   await shot(page, 'korean');
   await page.locator('#theme-toggle').click();
   await page.waitForURL(/type=payment/);
