@@ -368,6 +368,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         backoffice::BackofficeSettings {
             dev_mailbox: embedded && mailer.is_none(),
             redis_url: config.redis_url.clone(),
+            redis_prefix: None,
             client_ip_header: config.client_ip_header.clone(),
         },
         mailer.clone(),

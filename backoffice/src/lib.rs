@@ -34,8 +34,12 @@ pub struct BackofficeSettings {
     /// Show the development mailbox at `/dashboard/dev/mail` and send mail there (the embedded
     /// default); never in production.
     pub dev_mailbox: bool,
-    /// Redis for rate limits shared by every replica; `None` keeps them in this process.
+    /// Redis for rate limits and sessions shared by every replica; `None` keeps rate limits in
+    /// this process and sessions in the database.
     pub redis_url: Option<Secret>,
+    /// Where in Redis the sessions live; `None`: [`SESSION_PREFIX`]. (Tests side by side on one
+    /// Redis each take their own.)
+    pub redis_prefix: Option<String>,
     /// The header, lower-case, in which the deployment's proxy passes the client's address.
     pub client_ip_header: Option<String>,
 }
@@ -72,9 +76,21 @@ impl Backoffice {
         };
         let origin = origin_of(&services.public_url);
         let secure_cookies = services.public_url.starts_with("https://");
-        Arc::new(Self { stores: store::Stores::new(store), services, settings, mailer, mailbox, limits, origin, secure_cookies })
+        let mut stores = store::Stores::new(store);
+        // With Redis, sessions live there (every replica sees a sign-out at once); a URL Redis
+        // cannot read keeps them in the database, loudly.
+        if let Some(url) = &settings.redis_url {
+            match store::RedisSessions::open(url, settings.redis_prefix.as_deref().unwrap_or(SESSION_PREFIX)) {
+                Ok(sessions) => stores.sessions = Arc::new(sessions),
+                Err(e) => tracing::error!(error = %e, "sessions stay in the database"),
+            }
+        }
+        Arc::new(Self { stores, services, settings, mailer, mailbox, limits, origin, secure_cookies })
     }
 }
+
+/// Where sessions live in Redis.
+pub const SESSION_PREFIX: &str = "paygate:bos";
 
 /// `scheme://host[:port]` of a URL.
 fn origin_of(url: &str) -> String {

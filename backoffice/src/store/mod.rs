@@ -9,6 +9,7 @@
 mod activity;
 mod audit;
 mod deliveries;
+mod redis_sessions;
 mod search;
 mod sessions;
 mod settings;
@@ -19,6 +20,7 @@ mod views;
 pub use activity::{ActivityBucket, ActivityStore, BUCKET_MS};
 pub use audit::{audit_cursor, AuditEntry, AuditFilter, AuditLog, Outcome};
 pub use deliveries::{DeliveryLog, DeliveryRow};
+pub use redis_sessions::RedisSessions;
 pub use search::{CurrencyTotal, SearchFilter, Totals, TransactionRow, TransactionSearch};
 pub use sessions::{SessionRecord, SessionStore};
 pub use settings::SettingsStore;

@@ -11,6 +11,7 @@ paygate_test_support::on_both_engines!(
     a_session_ends_twelve_hours_after_sign_in_however_busy,
     signing_out_everywhere_ends_every_session_of_the_staff_member,
     signing_out_ends_this_session_only,
+    with_redis_sessions_live_there_expire_on_the_services_clock_and_end_everywhere_at_once,
 );
 
 async fn each_sign_in_gets_a_new_session_id_in_an_http_only_cookie(app: TestApp) {
@@ -103,4 +104,28 @@ async fn signing_out_ends_this_session_only(app: TestApp) {
     laptop.set_cookie("__Host-paygate_session", &kept);
     assert_eq!(laptop.get("/dashboard/transactions").await.location.as_deref(), Some("/dashboard/signin"));
     assert_eq!(desktop.get("/dashboard/transactions").await.status, StatusCode::OK);
+}
+
+async fn with_redis_sessions_live_there_expire_on_the_services_clock_and_end_everywhere_at_once(app: TestApp) {
+    let url = gateway::secret::Secret::new(std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()));
+    let office = Office::over_settings(app, backoffice::BackofficeSettings { dev_mailbox: true, redis_url: Some(url), redis_prefix: Some(format!("paygate:test:{}", gateway::ids::random_base62(12))), ..Default::default() }).await;
+    let email = format!("redis-{}@shop.example", gateway::ids::random_base62(8).to_lowercase());
+    let (first, _, _) = office.signed_up(&email, "Shop").await;
+    let second = office.browser();
+    assert_eq!(second.sign_in(&email, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.get("/dashboard/transactions").await.status, StatusCode::OK);
+    assert_eq!(office.app.raw_text("SELECT id_hash FROM staff_sessions").await.len(), 0, "no session in the database");
+
+    // Idle for 16 minutes on the services clock: the first is over, the second kept busy.
+    for _ in 0..4 {
+        office.app.clock.advance_ms(4 * 60_000);
+        assert_eq!(second.get("/dashboard/transactions").await.status, StatusCode::OK);
+    }
+    assert_eq!(first.get("/dashboard/transactions").await.location.as_deref(), Some("/dashboard/signin"));
+    let third = office.browser();
+    third.sign_in(&email, PASSWORD).await;
+    let out = second.submit("/dashboard/transactions", "/dashboard/signout/everywhere", &[]).await;
+    assert_eq!(out.location.as_deref(), Some("/dashboard/signin"));
+    assert_eq!(third.get("/dashboard/transactions").await.location.as_deref(), Some("/dashboard/signin"), "ended on every device");
+    assert!(office.office.housekeeping().await.unwrap().sessions >= 3, "housekeeping forgets them in Redis too");
 }

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use backoffice::domain::{Role, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
-use backoffice::store::{AuditEntry, AuditFilter, Outcome, SavedView, SessionRecord, SignupRecord, Staff, StaffCreated, Stores, ViewSaved, MAX_VIEWS};
+use backoffice::store::{SessionStore, AuditEntry, AuditFilter, Outcome, SavedView, SessionRecord, SignupRecord, Staff, StaffCreated, Stores, ViewSaved, MAX_VIEWS};
 use gateway::domain::query::{Cursor, Page};
 use gateway::secret::Secret;
 
@@ -91,7 +91,11 @@ async fn memberships_list_oldest_first_with_the_merchant_name(app: TestApp) {
 }
 
 async fn sessions_are_found_by_hash_touched_moved_and_ended(app: TestApp) {
-    let stores = Stores::new(app.store.clone());
+    sessions_answer_as_specified(Stores::new(app.store.clone()).sessions.as_ref()).await;
+}
+
+/// The session contract, for the table and for Redis alike.
+pub async fn sessions_answer_as_specified(sessions: &dyn SessionStore) {
     let session = |hash: &str| SessionRecord {
         id_hash: hash.into(),
         staff_id: "staff_1".into(),
@@ -102,19 +106,19 @@ async fn sessions_are_found_by_hash_touched_moved_and_ended(app: TestApp) {
         ended_at: None,
         second_factor_pending: false,
     };
-    stores.sessions.insert_session(&session("h1")).await.unwrap();
-    stores.sessions.insert_session(&session("h2")).await.unwrap();
-    assert_eq!(stores.sessions.find_session("h1").await.unwrap().unwrap(), session("h1"));
-    stores.sessions.touch_session("h1", START + 5).await.unwrap();
-    stores.sessions.touch_session("h1", START + 3).await.unwrap();
-    stores.sessions.switch_session_merchant("h1", "mer_2").await.unwrap();
-    let moved = stores.sessions.find_session("h1").await.unwrap().unwrap();
+    sessions.insert_session(&session("h1")).await.unwrap();
+    sessions.insert_session(&session("h2")).await.unwrap();
+    assert_eq!(sessions.find_session("h1").await.unwrap().unwrap(), session("h1"));
+    sessions.touch_session("h1", START + 5).await.unwrap();
+    sessions.touch_session("h1", START + 3).await.unwrap();
+    sessions.switch_session_merchant("h1", "mer_2").await.unwrap();
+    let moved = sessions.find_session("h1").await.unwrap().unwrap();
     assert_eq!((moved.last_seen_at, moved.merchant_id.as_str()), (START + 5, "mer_2"), "a touch never goes back in time");
-    stores.sessions.end_session("h1", START + 6).await.unwrap();
-    assert_eq!(stores.sessions.find_session("h1").await.unwrap().unwrap().ended_at, Some(START + 6));
-    assert_eq!(stores.sessions.end_sessions_of("staff_1", START + 7).await.unwrap(), 1, "h2 only: h1 had ended");
-    assert_eq!(stores.sessions.find_session("h2").await.unwrap().unwrap().ended_at, Some(START + 7));
-    assert!(stores.sessions.find_session("h3").await.unwrap().is_none());
+    sessions.end_session("h1", START + 6).await.unwrap();
+    assert_eq!(sessions.find_session("h1").await.unwrap().unwrap().ended_at, Some(START + 6));
+    assert_eq!(sessions.end_sessions_of("staff_1", START + 7).await.unwrap(), 1, "h2 only: h1 had ended");
+    assert_eq!(sessions.find_session("h2").await.unwrap().unwrap().ended_at, Some(START + 7));
+    assert!(sessions.find_session("h3").await.unwrap().is_none());
 }
 
 async fn the_audit_log_filters_pages_and_forgets_only_what_is_past_retention(app: TestApp) {
@@ -189,25 +193,7 @@ async fn saved_views_are_named_once_per_merchant_bounded_and_deleted_only_by_the
 
 async fn only_sessions_that_can_no_longer_be_used_and_lapsed_sign_ups_are_purged(app: TestApp) {
     let stores = Stores::new(app.store.clone());
-    let session = |hash: &str, created_at: i64, last_seen_at: i64, ended_at: Option<i64>| SessionRecord {
-        id_hash: hash.into(),
-        staff_id: "staff_1".into(),
-        merchant_id: "mer_1".into(),
-        client_ip: "192.0.2.1".into(),
-        created_at,
-        last_seen_at,
-        ended_at,
-        second_factor_pending: false,
-    };
-    stores.sessions.insert_session(&session("live", START + 50, START + 90, None)).await.unwrap();
-    stores.sessions.insert_session(&session("idle", START + 50, START + 10, None)).await.unwrap();
-    stores.sessions.insert_session(&session("old", START, START + 95, None)).await.unwrap();
-    stores.sessions.insert_session(&session("ended", START + 50, START + 95, Some(START + 96))).await.unwrap();
-    assert_eq!(stores.sessions.purge_sessions(START + 20, START + 40).await.unwrap(), 3);
-    assert!(stores.sessions.find_session("live").await.unwrap().is_some());
-    for gone in ["idle", "old", "ended"] {
-        assert!(stores.sessions.find_session(gone).await.unwrap().is_none(), "{gone}");
-    }
+    purging_answers_as_specified(stores.sessions.as_ref()).await;
     let signup = |id: &str, expires_at: i64| SignupRecord {
         id: id.into(),
         email: format!("{id}@shop.example"),
@@ -224,4 +210,43 @@ async fn only_sessions_that_can_no_longer_be_used_and_lapsed_sign_ups_are_purged
     assert_eq!(stores.staff.purge_signups(START + 20).await.unwrap(), 1);
     assert!(stores.staff.find_signup("su_old").await.unwrap().is_none());
     assert!(stores.staff.find_signup("su_new").await.unwrap().is_some());
+}
+
+/// Purging sessions, for the table and for Redis alike.
+pub async fn purging_answers_as_specified(sessions: &dyn SessionStore) {
+    let session = |hash: &str, created_at: i64, last_seen_at: i64, ended_at: Option<i64>| SessionRecord {
+        id_hash: hash.into(),
+        staff_id: "staff_9".into(),
+        merchant_id: "mer_1".into(),
+        client_ip: "192.0.2.1".into(),
+        created_at,
+        last_seen_at,
+        ended_at,
+        second_factor_pending: false,
+    };
+    sessions.insert_session(&session("live", START + 50, START + 90, None)).await.unwrap();
+    sessions.insert_session(&session("idle", START + 50, START + 10, None)).await.unwrap();
+    sessions.insert_session(&session("old", START, START + 95, None)).await.unwrap();
+    sessions.insert_session(&session("ended", START + 50, START + 95, Some(START + 96))).await.unwrap();
+    assert_eq!(sessions.purge_sessions(START + 20, START + 40).await.unwrap(), 3);
+    assert!(sessions.find_session("live").await.unwrap().is_some());
+    for gone in ["idle", "old", "ended"] {
+        assert!(sessions.find_session(gone).await.unwrap().is_none(), "{gone}");
+    }
+    assert_eq!(sessions.end_sessions_of("staff_9", START + 100).await.unwrap(), 1, "only the live one is left to end");
+    assert_eq!(sessions.purge_sessions(START, START).await.unwrap(), 1, "an ended session goes at the next purge");
+}
+
+/// Both contracts on Redis, under a prefix of their own.
+#[tokio::test]
+async fn sessions_in_redis_answer_as_the_table_does() {
+    let url = Secret::new(std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()));
+    let fresh = || backoffice::store::RedisSessions::open(&url, &format!("paygate:test:{}", gateway::ids::random_base62(12))).unwrap();
+    let (one, two) = (fresh(), fresh());
+    sessions_answer_as_specified(&one).await;
+    purging_answers_as_specified(&two).await;
+    let shown = format!("{one:?}");
+    assert!(!shown.contains("6379"), "no URL in Debug: {shown}");
+    one.clear().await.unwrap();
+    two.clear().await.unwrap();
 }

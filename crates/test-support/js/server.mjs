@@ -36,6 +36,7 @@ export function startServer(dir, ready, env = {}) {
   // One process on its own: no public URL of another deployment, no shared Redis.
   delete fullEnv.PAYGATE_PUBLIC_URL;
   delete fullEnv.REDIS_URL;
+  delete fullEnv.PAYGATE_CONFIG;
   const child = spawn(BINARY, ['serve'], { cwd: dir, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const started = new Promise((resolvePromise, reject) => {

@@ -7,31 +7,21 @@
 //
 //   node examples/demo-shop/tests/browser/checkout.mjs     (scripts/test-browser runs it)
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
+import { ARTIFACTS, CHROMIUM, StepFailed, check, rest, startServer, stopServer } from '../../../../crates/test-support/js/server.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
-const BINARY = process.env.PAYGATE_BIN || join(TARGET, 'debug', 'paygate');
-const ARTIFACTS = join(ROOT, 'target', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const STEP_TIMEOUT = 20_000;
 const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const PASSWORD = 'correct horse battery staple';
 
 const log = (...args) => console.log('[checkout-test]', ...args);
-class StepFailed extends Error {}
-function check(condition, message) {
-  if (!condition) throw new StepFailed(message);
-}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -49,67 +39,30 @@ class Platform {
   constructor(dir, gatewayPort, shopPort) {
     this.dir = dir;
     this.env = {
-      ...process.env,
       DATABASE_URL: `sqlite://${join(dir, 'paygate.db')}`,
       PAYGATE_BIND: `127.0.0.1:${gatewayPort}`,
       PAYGATE_DEMO_SHOP: `127.0.0.1:${shopPort}`,
       PAYGATE_SWEEP_INTERVAL_SECS: '1',
-      RUST_LOG: process.env.RUST_LOG || 'warn',
     };
-    delete this.env.PAYGATE_PUBLIC_URL;
-    delete this.env.REDIS_URL;
-    delete this.env.PAYGATE_CONFIG;
     this.child = null;
   }
 
-  start() {
-    check(existsSync(BINARY), `${BINARY} is missing: run \`cargo build\` first (scripts/test-browser does)`);
-    const child = spawn(BINARY, ['serve'], { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    let output = '';
-    return new Promise((res, rej) => {
-      const timer = setTimeout(() => rej(new StepFailed(`no demo shop URL within 30 s:\n${output}`)), 30_000);
-      const look = () => {
-        const base = output.match(/API base URL\s+(\S+)\/v1/);
-        const shop = output.match(/Demo shop\s+(http\S+)/);
-        const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
-        if (base && shop) {
-          clearTimeout(timer);
-          if (secret) this.sk = secret[1];
-          res({ base: base[1], shop: shop[1] });
-        }
-      };
-      child.stdout.on('data', (chunk) => { output += chunk; look(); });
-      child.stderr.on('data', (chunk) => { output += chunk; });
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        rej(new StepFailed(`the server exited (${code ?? signal}):\n${output}`));
-      });
-    });
+  async start() {
+    const server = startServer(this.dir, (output) => {
+      const base = output.match(/API base URL\s+(\S+)\/v1/);
+      const shop = output.match(/Demo shop\s+(http\S+)/);
+      const secret = output.match(/^\s+secret\s+(sk_test_\S+)/m);
+      return base && shop ? { base: base[1], shop: shop[1], sk: secret && secret[1] } : null;
+    }, this.env);
+    this.child = server.child;
+    const urls = await server.ready;
+    if (urls.sk) this.sk = urls.sk;
+    return { base: urls.base, shop: urls.shop };
   }
 
   async stop() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.removeAllListeners('exit');
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 12_000, 'timeout'))])) === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await stopServer(this.child);
   }
-}
-
-async function rest(base, method, path, { token, body } = {}) {
-  const headers = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  return { status: res.status, json, text };
 }
 
 /** Every page reports CSP violations and script errors into `problems`. */
