@@ -77,7 +77,8 @@ pub fn router(office: Arc<Backoffice>) -> Router<Arc<Backoffice>> {
         .route("/developers/events", get(developers::events))
         .route("/developers/events/{id}", get(developers::event))
         .route("/prefs", get(prefs::set))
-        .route("/assets/dashboard.css", get(stylesheet));
+        .route("/assets/dashboard.css", get(stylesheet))
+        .route("/assets/htmx-2.0.11.min.js", get(htmx));
     if office.mailbox.is_some() {
         routes = routes.route("/dev/mail", get(dev::mailbox));
     }
@@ -128,6 +129,15 @@ async fn stylesheet() -> Response {
     let mut response = include_str!("../../assets/dashboard.css").into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+/// htmx, vendored (`assets/vendor/README.md`): the transaction list's partial updates.
+async fn htmx() -> Response {
+    let mut response = include_str!("../../assets/vendor/htmx-2.0.11.min.js").into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    // The file name carries the version: it never changes under this URL.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     response
 }
 

@@ -83,6 +83,7 @@ const ROUTES: &[(&str, &str, Sweep, &str)] = &[
     ("GET", "/developers/events/{id}", Sweep::Object, "/dashboard/developers/events/{event}"),
     ("GET", "/prefs", Sweep::Public, ""),
     ("GET", "/assets/dashboard.css", Sweep::Public, ""),
+    ("GET", "/assets/htmx-2.0.11.min.js", Sweep::Public, ""),
     ("GET", "/dev/mail", Sweep::Public, ""),
 ];
 

@@ -16,6 +16,7 @@ paygate_test_support::on_both_engines!(
     only_roles_allowed_to_export_may_and_a_refusal_is_audited,
     a_bad_filter_value_shows_its_code_on_the_page,
     the_merchants_time_zone_decides_the_days_and_the_times_shown,
+    the_list_loads_vendored_htmx_that_keeps_no_history_and_runs_no_inline_code,
 );
 
 /// One hour in milliseconds.
@@ -225,4 +226,22 @@ async fn the_merchants_time_zone_decides_the_days_and_the_times_shown(app: TestA
     assert!(dec_31.body.contains("2025-12-31 19:00:00 -05:00") && dec_31.body.contains("Time (America/New_York)"));
     let csv = owner.get("/dashboard/transactions.csv?range=all").await;
     assert!(csv.body.contains("created_at (America/New_York)") && csv.body.contains("2025-12-31 19:00:00 -05:00,payment"));
+}
+
+async fn the_list_loads_vendored_htmx_that_keeps_no_history_and_runs_no_inline_code(app: TestApp) {
+    let office = Office::over(app).await;
+    let (browser, _, _) = office.signed_up("a@shop.example", "Shop").await;
+    let list = browser.get("/dashboard/transactions").await;
+    assert!(list.body.contains(r#"<script src="/dashboard/assets/htmx-2.0.11.min.js" defer></script>"#), "from this site, never a CDN");
+    for setting in [r#""historyCacheSize":0"#, r#""allowEval":false"#, r#""includeIndicatorStyles":false"#] {
+        assert!(list.body.contains(setting), "{setting}");
+    }
+    assert!(list.body.contains(r##"hx-select="#results""##) && list.body.contains(r#"<section id="results""#), "the filter swaps the results only");
+    let csp = list.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+    let script = browser.get("/dashboard/assets/htmx-2.0.11.min.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.headers["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.body.starts_with("var htmx=function()"), "the vendored file");
+    assert!(script.headers["cache-control"].to_str().unwrap().contains("immutable"));
 }

@@ -158,9 +158,13 @@ async function flow(base, browser) {
   // Find one by customer name (two Korean characters) and today's date.
   await page.getByLabel('Customer name').fill('민수');
   await page.getByLabel(/^Date/).selectOption('today');
+  // htmx (vendored) swaps the results in place: the page is not reloaded, the URL follows.
+  await page.evaluate(() => { window.__sameDocument = true; });
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.waitForURL(/q=%EB%AF%BC%EC%88%98/);
+  await page.waitForFunction(() => document.querySelector('#total-count').textContent === '1');
   check((await page.locator('#total-count').textContent()) === '1', 'the name and date find one payment');
+  check(await page.evaluate(() => window.__sameDocument === true), `the filter updated the results without reloading the page (htmx: ${await page.evaluate(() => typeof window.htmx)}; ${problems.join('; ')})`);
   check((await page.locator('td.customer').allTextContents()).join() === '김민수', 'and it is 김민수');
   check(await page.getByText('₩12,000', { exact: true }).isVisible(), 'its amount is written as Korean won');
   await shot(page, 'filtered');
