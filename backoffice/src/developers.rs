@@ -17,6 +17,7 @@ use gateway::domain::keys::{ApiKeyRecord, KeyKind};
 use gateway::domain::query::{Cursor, EventFilter, Page};
 use gateway::domain::webhook::{EndpointStatus, WebhookAttempt, WebhookEndpoint};
 use gateway::domain::{Scope, ValidationError};
+use gateway::ids::IdKind;
 use gateway::service::IssuedKey;
 use gateway::service::webhooks::{NewWebhookEndpoint, WebhookEndpointUpdate};
 use gateway::service::{List, ServiceError};
@@ -65,11 +66,6 @@ fn mode_of(text: &str) -> Result<bool, ValidationError> {
     }
 }
 
-/// An id as the core makes them (`prefix_` + letters and digits); anything else is not found.
-fn well_formed_id(id: &str, prefix: &str) -> bool {
-    id.starts_with(prefix) && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// The event types an endpoint may choose, as the form lists them.
 pub fn event_choices() -> Vec<&'static str> {
     gateway::domain::event::EVENT_TYPES.to_vec()
@@ -83,7 +79,7 @@ impl Backoffice {
     }
 
     async fn own_key(&self, who: &SignedIn, key_id: &str) -> Result<ApiKeyRecord, BackofficeError> {
-        if !well_formed_id(key_id, "key_") {
+        if !IdKind::ApiKey.is_well_formed(key_id) {
             return Err(BackofficeError::NotFound);
         }
         let keys = self.services.list_keys(&who.merchant_id).await?;
@@ -149,18 +145,10 @@ impl Backoffice {
 
     /// The endpoint in the session's merchant, in whichever mode it lives.
     pub async fn find_endpoint(&self, who: &SignedIn, id: &str) -> Result<(Scope, WebhookEndpoint), BackofficeError> {
-        if !well_formed_id(id, "we_") {
+        if !IdKind::WebhookEndpoint.is_well_formed(id) {
             return Err(BackofficeError::NotFound);
         }
-        for livemode in [false, true] {
-            let scope = Scope { merchant_id: who.merchant_id.clone(), livemode };
-            match self.services.get_webhook_endpoint(&scope, id).await {
-                Ok(endpoint) => return Ok((scope, endpoint)),
-                Err(ServiceError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(BackofficeError::NotFound)
+        self.in_either_mode(who, |scope| async move { self.services.get_webhook_endpoint(&scope, id).await }).await
     }
 
     /// A new endpoint; the answer carries its `whsec_` secret, shown this once.
@@ -223,7 +211,7 @@ impl Backoffice {
         self.permitted(who, Action::ManageWebhooks, "webhook.resend", id).await?;
         let (scope, _) = self.find_endpoint(who, id).await?;
         let event_id = event_id.trim();
-        if !well_formed_id(event_id, "evt_") {
+        if !IdKind::Event.is_well_formed(event_id) {
             return Err(ValidationError::new("event_invalid", "event", "Give the id of one of your events (evt_...).").into());
         }
         let resent = self.services.resend_webhook(&scope, id, event_id, None).await;
@@ -264,21 +252,12 @@ impl Backoffice {
     /// One event with its webhook deliveries, in whichever mode it lives.
     pub async fn event(&self, who: &SignedIn, id: &str) -> Result<(Event, Vec<DeliveryRow>), BackofficeError> {
         self.permitted(who, Action::ReadEvents, "event.read", id).await?;
-        if !well_formed_id(id, "evt_") {
+        if !IdKind::Event.is_well_formed(id) {
             return Err(BackofficeError::NotFound);
         }
-        for livemode in [false, true] {
-            let scope = Scope { merchant_id: who.merchant_id.clone(), livemode };
-            match self.services.get_event(&scope, id).await {
-                Ok(event) => {
-                    let deliveries = self.stores.deliveries.deliveries_of_events(&who.merchant_id, livemode, std::slice::from_ref(&event.id)).await?;
-                    return Ok((event, deliveries));
-                }
-                Err(ServiceError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(BackofficeError::NotFound)
+        let (scope, event) = self.in_either_mode(who, |scope| async move { self.services.get_event(&scope, id).await }).await?;
+        let deliveries = self.stores.deliveries.deliveries_of_events(&who.merchant_id, scope.livemode, std::slice::from_ref(&event.id)).await?;
+        Ok((event, deliveries))
     }
 }
 
@@ -309,11 +288,4 @@ mod tests {
         assert_eq!(KeyState::of(&key(Some(20), Some(5)), 10), KeyState::Revoked);
     }
 
-    #[test]
-    fn only_ids_of_the_right_kind_are_looked_up() {
-        assert!(well_formed_id("we_abc123", "we_"));
-        assert!(!well_formed_id("key_abc", "we_"));
-        assert!(!well_formed_id("we_a'b", "we_"));
-        assert!(!well_formed_id(&format!("we_{}", "a".repeat(80)), "we_"));
-    }
 }

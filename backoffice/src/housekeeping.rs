@@ -32,17 +32,6 @@ impl Backoffice {
 }
 
 /// Runs [`Backoffice::housekeeping`] every `every` until `stop` turns true.
-pub async fn housekeeping_loop(office: Arc<Backoffice>, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(every);
-    while !*stop.borrow() {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => continue,
-        }
-        match office.housekeeping().await {
-            Ok(report) if report != HousekeepingReport::default() => tracing::info!(?report, "back-office housekeeping"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "back-office housekeeping failed"),
-        }
-    }
+pub async fn housekeeping_loop(office: Arc<Backoffice>, every: Duration, stop: watch::Receiver<bool>) {
+    gateway::service::workers::repeat("back-office housekeeping", every, stop, || office.housekeeping()).await
 }

@@ -15,6 +15,7 @@ use gateway::domain::query::{EventFilter, Page, RefundFilter, TransactionFilter}
 use gateway::domain::refund::Refund;
 use gateway::domain::transaction::Transaction;
 use gateway::domain::{Scope, ValidationError};
+use gateway::ids::IdKind;
 use gateway::service::refunds::RefundRequest;
 use gateway::service::ServiceError;
 use std::sync::Arc;
@@ -35,13 +36,23 @@ impl Backoffice {
     /// The intent in the session's merchant, in whichever mode it lives; `NotFound` for
     /// another merchant's (as for one that does not exist).
     pub async fn find_intent(&self, who: &SignedIn, intent_id: &str) -> Result<(Scope, gateway::domain::intent::PaymentIntent), BackofficeError> {
-        if !intent_id.starts_with("pi_") || intent_id.len() > 64 || !intent_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if !IdKind::PaymentIntent.is_well_formed(intent_id) {
             return Err(BackofficeError::NotFound);
         }
+        self.in_either_mode(who, |scope| async move { self.services.get_intent(&scope, intent_id).await }).await
+    }
+
+    /// What `find` finds in the session's merchant, test mode first, then live; `NotFound` when
+    /// neither has it (another merchant's object included).
+    pub async fn in_either_mode<T, F, Fut>(&self, who: &SignedIn, find: F) -> Result<(Scope, T), BackofficeError>
+    where
+        F: Fn(Scope) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ServiceError>>,
+    {
         for livemode in [false, true] {
             let scope = Scope { merchant_id: who.merchant_id.clone(), livemode };
-            match self.services.get_intent(&scope, intent_id).await {
-                Ok(intent) => return Ok((scope, intent)),
+            match find(scope.clone()).await {
+                Ok(found) => return Ok((scope, found)),
                 Err(ServiceError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             }

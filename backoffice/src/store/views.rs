@@ -58,10 +58,6 @@ fn view(r: &Row) -> Result<SavedView, StoreError> {
 #[async_trait]
 impl SavedViews for SqlStore {
     async fn save_view(&self, v: &SavedView) -> Result<ViewSaved, StoreError> {
-        let taken = query("SELECT 1 AS one FROM saved_views WHERE merchant_id = $1 AND name = $2").bind(&v.merchant_id).bind(&v.name);
-        if self.sql().fetch_optional(taken).await?.is_some() {
-            return Ok(ViewSaved::NameTaken);
-        }
         let insert = query(
             "INSERT INTO saved_views (id, merchant_id, name, query, created_by, created_at) \
              SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM saved_views WHERE merchant_id = $2) < $7 \
@@ -77,9 +73,9 @@ impl SavedViews for SqlStore {
         if self.sql().execute(insert).await? == 1 {
             return Ok(ViewSaved::Saved);
         }
-        // Lost a race for the name, or at the limit.
-        let again = query("SELECT 1 AS one FROM saved_views WHERE merchant_id = $1 AND name = $2").bind(&v.merchant_id).bind(&v.name);
-        Ok(if self.sql().fetch_optional(again).await?.is_some() { ViewSaved::NameTaken } else { ViewSaved::TooMany })
+        // Not inserted: the name is taken, or the merchant is at the limit.
+        let taken = query("SELECT 1 AS one FROM saved_views WHERE merchant_id = $1 AND name = $2").bind(&v.merchant_id).bind(&v.name);
+        Ok(if self.sql().fetch_optional(taken).await?.is_some() { ViewSaved::NameTaken } else { ViewSaved::TooMany })
     }
 
     async fn list_views(&self, merchant_id: &str) -> Result<Vec<SavedView>, StoreError> {

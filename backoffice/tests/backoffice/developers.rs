@@ -71,11 +71,6 @@ fn text_of(page: &Page, id: &str) -> Option<String> {
     Some(rest[rest.find('>')? + 1..].split('<').next()?.to_owned())
 }
 
-/// The endpoint id in a page that links to it.
-fn endpoint_id_in(page: &Page) -> String {
-    page.body.split("/dashboard/developers/webhooks/we_").nth(1).map(|s| format!("we_{}", s.split(['"', '/', '?']).next().unwrap())).expect("a link to the endpoint")
-}
-
 async fn event_ids(office: &Office, merchant_id: &str) -> Vec<String> {
     office.app.raw_text(&format!("SELECT id FROM events WHERE merchant_id = '{merchant_id}' ORDER BY seq")).await
 }
@@ -173,7 +168,7 @@ async fn an_endpoint_shows_its_secret_once_and_logs_each_attempt_with_status_lat
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     let secret = text_of(&created, "new-secret").expect("the secret on the page");
     assert!(secret.starts_with("whsec_"));
-    let id = endpoint_id_in(&created);
+    let id = created.endpoint_id();
     let path = format!("/dashboard/developers/webhooks/{id}");
 
     let paid = office.app.paid_intent(&sk, 10_000).await;
@@ -202,7 +197,7 @@ async fn an_endpoint_is_changed_rotated_disabled_enabled_and_resends_one_event(a
     let receiver = Receiver::start(204).await;
     let (browser, merchant_id, sk) = office.signed_up("dev@shop.example", "Shop").await;
     let created = browser.submit("/dashboard/developers/webhooks", "/dashboard/developers/webhooks", &[("mode", "test"), ("url", &receiver.url), ("events", "*")]).await;
-    let id = endpoint_id_in(&created);
+    let id = created.endpoint_id();
     let path = format!("/dashboard/developers/webhooks/{id}");
 
     let changed = browser.submit(&path, &path, &[("url", &receiver.url), ("events", "payment_intent.created")]).await;
@@ -255,7 +250,7 @@ async fn everything_that_failed_since_a_local_time_is_sent_again(app: TestApp) {
     let receiver = Receiver::start(500).await;
     let (browser, merchant_id, sk) = office.signed_up("dev@shop.example", "Shop").await;
     let created = browser.submit("/dashboard/developers/webhooks", "/dashboard/developers/webhooks", &[("mode", "test"), ("url", &receiver.url), ("events", "payment_intent.created")]).await;
-    let id = endpoint_id_in(&created);
+    let id = created.endpoint_id();
     let path = format!("/dashboard/developers/webhooks/{id}");
     let tz = backoffice::domain::TimeZone::default_zone();
     let before_event = tz.format_local_input(office.app.clock.now());

@@ -61,6 +61,12 @@ impl Page {
         self.body.split("<td class=\"customer\">").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
     }
 
+    /// The id of the webhook endpoint a page links to.
+    pub fn endpoint_id(&self) -> String {
+        let rest = self.body.split("/dashboard/developers/webhooks/we_").nth(1).expect("a link to an endpoint");
+        format!("we_{}", rest.split(['"', '/', '?']).next().unwrap())
+    }
+
     /// The `href` of the element with `id`.
     pub fn link(&self, id: &str) -> Option<String> {
         let marker = format!("id=\"{id}\" href=\"");

@@ -119,7 +119,7 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let view = office.office.stores.views.list_views(&a_id).await.unwrap().remove(0).id;
     let a_scope = Scope { merchant_id: a_id.clone(), livemode: false };
-    let endpoint = made.body.split("/dashboard/developers/webhooks/we_").nth(1).map(|s| format!("we_{}", s.split(['"', '/', '?']).next().unwrap())).unwrap();
+    let endpoint = made.endpoint_id();
     let key = office.office.services.list_keys(&a_id).await.unwrap().remove(0);
     let event = office.app.raw_text(&format!("SELECT id FROM events WHERE merchant_id = '{a_id}' ORDER BY seq")).await.remove(0);
     let invitation = office.office.stores.team.open_invitations(&a_id, 0).await.unwrap().remove(0).id;
@@ -197,7 +197,7 @@ async fn staff_of_another_merchant_get_404_on_every_route_and_never_see_its_data
     }
     // B's own endpoint cannot be made to carry A's events.
     let mine = b.submit("/dashboard/developers/webhooks", "/dashboard/developers/webhooks", &[("mode", "test"), ("url", "https://hooks.b.example/in"), ("events", "*")]).await;
-    let b_endpoint = mine.body.split("/dashboard/developers/webhooks/we_").nth(1).map(|s| format!("we_{}", s.split(['"', '/', '?']).next().unwrap())).unwrap();
+    let b_endpoint = mine.endpoint_id();
     let path = format!("/dashboard/developers/webhooks/{b_endpoint}");
     let refused = b.submit(&path, &format!("{path}/resend"), &[("event", &event)]).await;
     assert_eq!(refused.error_code().as_deref(), Some("event_unknown"), "A's event is not one of B's");

@@ -10,17 +10,28 @@ use tokio::task::JoinSet;
 use super::webhooks::DeliveryReport;
 
 /// Sweeps every `every` until `stop` turns true.
-pub async fn sweep_loop(services: Arc<Services>, every: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn sweep_loop(services: Arc<Services>, every: Duration, stop: watch::Receiver<bool>) {
+    repeat("sweep", every, stop, || services.sweep()).await
+}
+
+/// Runs `pass` every `every` until `stop` turns true; logs a pass's report when it did
+/// something, and a failure as a warning, both under `what`.
+pub async fn repeat<R, E, Fut>(what: &'static str, every: Duration, mut stop: watch::Receiver<bool>, pass: impl Fn() -> Fut)
+where
+    Fut: std::future::Future<Output = Result<R, E>>,
+    R: Default + PartialEq + std::fmt::Debug,
+    E: std::fmt::Display,
+{
     let mut tick = tokio::time::interval(every);
     while !*stop.borrow() {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => continue,
         }
-        match services.sweep().await {
-            Ok(report) if report != Default::default() => tracing::info!(?report, "sweep"),
+        match pass().await {
+            Ok(report) if report != R::default() => tracing::info!(?report, "{what}"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "{what} failed"),
         }
     }
 }
