@@ -173,6 +173,7 @@ texts! {
     clear: "Clear", "초기화";
     transactions_count: "transactions", "건";
     net_note: "(net of succeeded payments and refunds, per currency)", "(통화별, 성공한 결제에서 환불을 뺀 금액)";
+    totals_capped: "or more: totals are counted up to 10,000 transactions; narrow the filter for sums, or export the CSV", "이상: 합계는 10,000건까지 셉니다. 금액 합계는 필터를 좁혀 보거나 CSV로 내보내세요";
     export_csv: "Export CSV", "CSV 내보내기";
     time: "Time", "시각";
     amount: "Amount", "금액";

@@ -57,6 +57,8 @@ struct ListPage {
     ranges: Vec<(&'static str, &'static str)>,
     rows: Vec<RowView>,
     count: i64,
+    /// More than the count match: no sums shown.
+    capped: bool,
     totals: Vec<String>,
     next: Option<String>,
     export: Option<String>,
@@ -135,6 +137,7 @@ async fn list_page(office: &Backoffice, who: &crate::accounts::SignedIn, raw: &s
         ranges: date_ranges(true),
         rows: Vec::new(),
         count: 0,
+        capped: false,
         totals: Vec::new(),
         next: None,
         export: None,
@@ -158,6 +161,7 @@ async fn list_page(office: &Backoffice, who: &crate::accounts::SignedIn, raw: &s
             page.next = list.next.as_ref().map(|c| format!("?{base}&after={}", cursor_param(c)));
             page.export = who.role.may(Action::ExportTransactions).then(|| format!("/dashboard/transactions.csv?{base}"));
             page.count = list.totals.count;
+            page.capped = list.totals.capped;
             page.totals = list.totals.per_currency.iter().map(|t| format!("{} {}", t.count, t.currency.format(t.net, locale))).collect();
             page.rows = list
                 .rows

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use backoffice::domain::{Role, LOCKOUT_MS, SIGN_IN_FAILURE_LIMIT};
-use backoffice::store::{SessionStore, AuditEntry, AuditFilter, Outcome, SavedView, SessionRecord, SignupRecord, Staff, StaffCreated, Stores, ViewSaved, MAX_VIEWS};
+use backoffice::store::{SearchFilter, TransactionSearch, SessionStore, AuditEntry, AuditFilter, Outcome, SavedView, SessionRecord, SignupRecord, Staff, StaffCreated, Stores, ViewSaved, MAX_VIEWS};
 use gateway::domain::query::{Cursor, Page};
 use gateway::secret::Secret;
 
@@ -17,6 +17,9 @@ paygate_test_support::on_both_engines!(
     a_time_zone_is_set_and_changed,
     saved_views_are_named_once_per_merchant_bounded_and_deleted_only_by_their_merchant,
     only_sessions_that_can_no_longer_be_used_and_lapsed_sign_ups_are_purged,
+    a_name_search_by_bigrams_finds_exactly_what_a_substring_scan_finds,
+    name_search_pages_walk_every_match_once_through_equal_times,
+    totals_past_their_cap_say_so_and_give_no_partial_sums,
 );
 
 fn staff(email: &str) -> Staff {
@@ -249,4 +252,79 @@ async fn sessions_in_redis_answer_as_the_table_does() {
     assert!(!shown.contains("6379"), "no URL in Debug: {shown}");
     one.clear().await.unwrap();
     two.clear().await.unwrap();
+}
+
+/// Customer names of every shape the bigram index must handle: two-syllable Korean given names,
+/// one-character names, repeated pieces, mixed case, spaces, and LIKE's own wildcards.
+const NAMES: [&str; 12] = ["김민수", "김민준", "이민지", "민", "Minji Kim", "MINJI park", "aaaa bbbb", "50% off", "a_b", "ab", "Ăn Đức", "김 민수"];
+
+/// Pays one intent per name for a merchant (and for a second one, whose rows must never show),
+/// and refunds part of the first; returns the first merchant's id.
+async fn named_book(app: &TestApp) -> String {
+    let shop = app.merchant().await;
+    let other = app.merchant().await;
+    for (n, name) in NAMES.iter().enumerate() {
+        let id = app.fake_intent(&shop.sk).customer(name).amount(1_000 + n as i64).paid().await;
+        if n == 0 {
+            let refund = app.post(&shop.sk, "/v1/refunds", serde_json::json!({ "payment_intent": id, "amount": 100 })).await;
+            assert_eq!(refund.status.as_u16(), 201, "{}", refund.raw);
+        }
+        app.fake_intent(&other.sk).customer(name).paid().await;
+    }
+    shop.id
+}
+
+fn by_name(needle: &str) -> SearchFilter {
+    SearchFilter { customer_name: Some(needle.into()), ..SearchFilter::default() }
+}
+
+async fn a_name_search_by_bigrams_finds_exactly_what_a_substring_scan_finds(app: TestApp) {
+    let merchant = named_book(&app).await;
+    let all = app.store.search_transactions(&merchant, &SearchFilter::default(), &Page::first(100)).await.unwrap();
+    assert_eq!(all.len(), NAMES.len() + 1, "one payment per name and one refund");
+    let needles = ["민", "민지", "김민", "김민수", "minji", "MinJi K", "inji", "aa", "aaa", "a b", "%", "0%", "_b", "a_", "zz", "수", "ăn đ", "ĐỨC", " 민", "b"];
+    for needle in needles {
+        let expected: Vec<&str> =
+            all.iter().filter(|r| r.transaction.customer_name.to_lowercase().contains(&needle.to_lowercase())).map(|r| r.transaction.id.as_str()).collect();
+        let found = app.store.search_transactions(&merchant, &by_name(needle), &Page::first(100)).await.unwrap();
+        let found: Vec<&str> = found.iter().map(|r| r.transaction.id.as_str()).collect();
+        assert_eq!(found, expected, "{needle:?}: the same rows in the same order as a scan");
+        let totals = app.store.transaction_totals(&merchant, &by_name(needle), 100).await.unwrap();
+        assert_eq!((totals.count, totals.capped), (expected.len() as i64, false), "{needle:?}");
+    }
+    // With the other filters: the refund of 김민수, and nothing in live mode.
+    let refund = SearchFilter { types: vec![gateway::domain::transaction::TransactionType::Refund], ..by_name("민수") };
+    let found = app.store.search_transactions(&merchant, &refund, &Page::first(100)).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.transaction.customer_name.as_str()).collect::<Vec<_>>(), ["김민수"]);
+    let live = SearchFilter { livemode: true, ..by_name("민수") };
+    assert!(app.store.search_transactions(&merchant, &live, &Page::first(100)).await.unwrap().is_empty());
+}
+
+async fn name_search_pages_walk_every_match_once_through_equal_times(app: TestApp) {
+    // The test clock stands still: every transaction has the same time, and ids break the ties.
+    let merchant = named_book(&app).await;
+    for needle in ["민", "민수", "in", "a"] {
+        let whole = app.store.search_transactions(&merchant, &by_name(needle), &Page::first(100)).await.unwrap();
+        let mut walked = Vec::new();
+        let mut page = Page::first(2);
+        loop {
+            let rows = app.store.search_transactions(&merchant, &by_name(needle), &page).await.unwrap();
+            let Some(last) = rows.last() else { break };
+            page = Page { limit: 2, after: Some(Cursor { created_at: last.transaction.created_at, id: last.transaction.id.clone() }) };
+            walked.extend(rows.iter().map(|r| r.transaction.id.clone()));
+        }
+        assert_eq!(walked, whole.iter().map(|r| r.transaction.id.clone()).collect::<Vec<_>>(), "{needle:?}");
+        assert!(whole.len() >= 2, "{needle:?} matches several rows");
+    }
+}
+
+async fn totals_past_their_cap_say_so_and_give_no_partial_sums(app: TestApp) {
+    let merchant = named_book(&app).await;
+    let everything = SearchFilter::default();
+    let exact = app.store.transaction_totals(&merchant, &everything, NAMES.len() as i64 + 1).await.unwrap();
+    assert_eq!((exact.count, exact.capped, exact.per_currency.len()), (NAMES.len() as i64 + 1, false, 1));
+    let capped = app.store.transaction_totals(&merchant, &everything, 5).await.unwrap();
+    assert_eq!((capped.count, capped.capped, capped.per_currency), (5, true, Vec::new()));
+    let named = app.store.transaction_totals(&merchant, &by_name("민"), 2).await.unwrap();
+    assert_eq!((named.count, named.capped), (2, true), "민 matches six rows");
 }

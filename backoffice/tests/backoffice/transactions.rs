@@ -17,6 +17,7 @@ paygate_test_support::on_both_engines!(
     a_bad_filter_value_shows_its_code_on_the_page,
     the_merchants_time_zone_decides_the_days_and_the_times_shown,
     the_list_loads_vendored_htmx_that_keeps_no_history_and_runs_no_inline_code,
+    past_ten_thousand_rows_the_page_says_or_more_and_shows_no_sums,
 );
 
 /// One hour in milliseconds.
@@ -244,4 +245,41 @@ async fn the_list_loads_vendored_htmx_that_keeps_no_history_and_runs_no_inline_c
     assert_eq!(script.headers["content-type"], "text/javascript; charset=utf-8");
     assert!(script.body.starts_with("var htmx=function()"), "the vendored file");
     assert!(script.headers["cache-control"].to_str().unwrap().contains("immutable"));
+}
+
+async fn past_ten_thousand_rows_the_page_says_or_more_and_shows_no_sums(app: TestApp) {
+    let office = Office::over(app).await;
+    let (browser, merchant_id, sk) = office.signed_up("owner@shop.example", "Shop").await;
+    let app = &office.app;
+    app.fake_intent(&sk).customer("김민수").amount(12_000).paid().await;
+    // 10,000 more payments, written behind the store's back (the API would take minutes).
+    let numbers = match app.services.engine() {
+        gateway::store::Engine::Sqlite => "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)",
+        gateway::store::Engine::Postgres => "WITH n(i) AS (SELECT generate_series(1, 10000))",
+    };
+    let at = START + 1;
+    app.exec_raw(&format!(
+        "INSERT INTO payment_intents (id, merchant_id, livemode, status, amount, currency, amount_captured, merchant_order_id, order_name, \
+           customer_name, customer_name_search, confirm_mode, metadata, approval_code, approval_url, created_at, updated_at, expires_at) \
+         {numbers} SELECT 'pi_seed' || CAST(i AS TEXT), '{merchant_id}', FALSE, 'succeeded', 1000, 'KRW', 1000, 'seed', 'Seed', 'Seed Kim', 'seed kim', \
+           'automatic', '{{}}', 'seed' || CAST(i AS TEXT), 'http://x/p/seed', {at}, {at}, {at} FROM n"
+    ))
+    .await
+    .unwrap();
+    app.exec_raw(&format!(
+        "INSERT INTO transactions (id, merchant_id, livemode, type, status, payment_intent_id, amount, currency, customer_name, customer_name_search, \
+           created_at, updated_at) {numbers} SELECT 'txn_seed' || CAST(i AS TEXT), '{merchant_id}', FALSE, 'payment', 'succeeded', 'pi_seed' || CAST(i AS TEXT), \
+           1000, 'KRW', 'Seed Kim', 'seed kim', {at}, {at} FROM n"
+    ))
+    .await
+    .unwrap();
+    let page = browser.get("/dashboard/transactions?range=all").await;
+    assert_eq!(page.total_count(), 10_000);
+    assert!(page.body.contains("id=\"totals-capped\""), "{}", page.body);
+    assert!(!page.body.contains("class=\"total\""), "no sums of part of the set");
+    // A narrower filter is counted and summed exactly again, the seeded rows found by name too.
+    let named = browser.get("/dashboard/transactions?range=all&q=%EB%AF%BC%EC%88%98").await;
+    assert_eq!(named.total_count(), 1);
+    assert!(named.body.contains("<span class=\"total\">1 ₩12,000</span>"), "{}", named.body);
+    assert_eq!(browser.get("/dashboard/transactions?range=all&q=seed%20k").await.total_count(), 10_000);
 }

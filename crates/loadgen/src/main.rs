@@ -1,5 +1,6 @@
 //! `paygate-loadgen`: the benchmarks. `lifecycle` measures payments per second through the money
-//! path against a one-row-transaction baseline; the live-event benchmark: `baseline-server` is the bare broadcast SSE
+//! path against a one-row-transaction baseline; `backoffice-search` the back office's list and
+//! export at a million transactions; the live-event benchmark: `baseline-server` is the bare broadcast SSE
 //! endpoint every figure is compared with; `sse` drives the baseline and the gateway in one run
 //! and writes the report. Performance claims come from here, never from timed tests.
 
@@ -13,6 +14,7 @@ mod http;
 mod lifecycle;
 mod lifecycle_report;
 mod report;
+mod search;
 mod server;
 mod sse;
 mod stats;
@@ -43,6 +45,9 @@ enum Command {
     /// The crash harness: whole payments with retries while the gateway is killed and restarted;
     /// reports lost, duplicated and stuck objects and checks the ledger.
     Chaos(chaos::Options),
+    /// The back office's transaction search at a million rows: the list page per filter beside
+    /// its bare indexed query, and the CSV export's throughput and peak memory.
+    BackofficeSearch(search::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sse(options) => runtime.block_on(bench::run(options, nofile)),
         Command::Lifecycle(options) => runtime.block_on(lifecycle::run(options)),
         Command::Chaos(options) => runtime.block_on(chaos::run(options)),
+        Command::BackofficeSearch(options) => runtime.block_on(search::run(options)),
     }
 }
 
