@@ -74,8 +74,6 @@ enum Walk {
     /// One bigram's entries of the customer name (`g`), which carry the name and the type: the
     /// transaction (`t`) is read only for the page's rows and for conditions on its other columns.
     Grams,
-    /// An exact intent's or order id's intents (`o`), then their few transactions (`t`).
-    Intents,
     /// The transactions (`t`) by one of their indexes.
     Transactions,
 }
@@ -112,7 +110,7 @@ impl Plan {
         match self.walk {
             Walk::Grams if matches!(column, "created_at" | "customer_name_search" | "type") => self.conditions.push(format!("g.{column} {test}")),
             Walk::Grams => self.row_conditions.push(format!("t.{column} {test}")),
-            Walk::Intents | Walk::Transactions => self.conditions.push(format!("t.{column} {test}")),
+            Walk::Transactions => self.conditions.push(format!("t.{column} {test}")),
         }
     }
 
@@ -120,7 +118,7 @@ impl Plan {
     fn key(&self) -> (&'static str, &'static str) {
         match self.walk {
             Walk::Grams => ("g.created_at", "g.transaction_id"),
-            Walk::Intents | Walk::Transactions => ("t.created_at", "t.id"),
+            Walk::Transactions => ("t.created_at", "t.id"),
         }
     }
 
@@ -130,7 +128,6 @@ impl Plan {
         let from = match (self.walk, rows) {
             (Walk::Grams, false) => "transaction_name_grams g",
             (Walk::Grams, true) => "transaction_name_grams g CROSS JOIN transactions t",
-            (Walk::Intents, _) => "payment_intents o CROSS JOIN transactions t",
             (Walk::Transactions, _) => "transactions t",
         };
         let mut all = self.conditions.clone();
@@ -259,7 +256,7 @@ const INTENT_TRANSACTIONS: usize = 1_000;
 /// The ids of the transactions of the intents with the filter's exact intent or order id, by the
 /// core's own indexes: each intent's one payment and one cancel, and its refunds' transactions.
 async fn intent_transaction_ids(store: &SqlStore, merchant_id: &str, f: &SearchFilter) -> Result<Vec<String>, StoreError> {
-    let mut intents = Plan::walking(Walk::Intents);
+    let mut intents = Plan::walking(Walk::Transactions);
     let (m, l) = (intents.arg(merchant_id), intents.arg(f.livemode));
     let mut on = format!("o.merchant_id = {m} AND o.livemode = {l}");
     if let Some(intent) = &f.payment_intent {
